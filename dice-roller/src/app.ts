@@ -1,0 +1,157 @@
+import {
+  createServiceApp,
+  type Logger,
+  methodNotAllowed,
+  observeWithExemplar,
+  ProblemError,
+  ProblemType,
+  requestSpan,
+  requiredQueryParam,
+  sampledTraceId,
+  serviceIdentity,
+  UnexpectedUpstreamResponse,
+  UpstreamFailure,
+} from '@dice-roller/telemetry';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { DIE_IDENTIFIER_RULE, type DieServiceClient, type DieSpecification } from 'die-service/client';
+import type { Express, Request, Response } from 'express';
+import { diceRolls, diceRollValue, dieServiceRequestDuration, dieServiceRequests } from './metrics';
+import { rollDie } from './roll';
+
+export interface DiceRollerDependencies {
+  dieService: DieServiceClient;
+  logger: Logger;
+  maxDelayMs: number;
+  /** Uniform on [0, 1); tests inject one to force a face or a failure. */
+  random?: () => number;
+}
+
+export const ENDPOINTS = [
+  'GET /roll?die={die}',
+  'GET /info',
+  'GET /health',
+  'GET /ready',
+  'GET /metrics',
+  'GET /metrics/otel',
+];
+
+/** dice-roller: fetches a die's specification from die-service on every roll, then rolls it. */
+export function createApp({ dieService, logger, maxDelayMs, random }: DiceRollerDependencies): Express {
+  // A die becomes a metric label value only once die-service has vouched for it,
+  // so made-up names all count as "unknown" and cannot create new series.
+  const knownDice = new Set<string>();
+  const dieLabel = (die: string) => (knownDice.has(die) ? die : 'unknown');
+
+  function upstreamProblem(die: string, error: unknown): ProblemError {
+    if (error instanceof UpstreamFailure && error.kind === 'timeout') {
+      return new ProblemError({
+        type: ProblemType.upstreamTimeout,
+        title: 'Upstream timeout',
+        status: 504,
+        detail: 'die-service did not answer in time',
+      });
+    }
+    if (error instanceof UpstreamFailure) {
+      return new ProblemError({
+        type: ProblemType.upstreamUnavailable,
+        title: 'Upstream unavailable',
+        status: 503,
+        detail: 'die-service is unavailable',
+      });
+    }
+    return new ProblemError({
+      type: ProblemType.upstreamError,
+      title: 'Upstream error',
+      status: 502,
+      detail: `die-service gave an unexpected answer for die '${die}'`,
+    });
+  }
+
+  function outcomeLabel(error: unknown): string {
+    if (error instanceof UpstreamFailure) return error.kind;
+    if (error instanceof UnexpectedUpstreamResponse) return `error_${error.status}`;
+    return 'connection_error';
+  }
+
+  async function fetchSpecification(die: string): Promise<DieSpecification> {
+    logger.info({ identifier: die }, 'Querying die service for specification');
+    const start = performance.now();
+    const record = (status: string) => {
+      dieServiceRequests.inc({ identifier: dieLabel(die), status });
+      observeWithExemplar(dieServiceRequestDuration, {}, (performance.now() - start) / 1000, sampledTraceId());
+    };
+    let lookup: Awaited<ReturnType<DieServiceClient['getSpecification']>>;
+    try {
+      lookup = await dieService.getSpecification(die);
+    } catch (error) {
+      const status = outcomeLabel(error);
+      record(status);
+      logger.error({ identifier: die, status, error: (error as Error).message }, 'Die service request failed');
+      throw upstreamProblem(die, error);
+    }
+    if (!lookup.found) {
+      record('error_404');
+      logger.warn({ identifier: die, available: lookup.available }, 'Die service does not know this die');
+      throw new ProblemError({
+        type: ProblemType.unknownDie,
+        title: 'Unknown die',
+        status: 404,
+        detail: `Die '${die}' not found`,
+        available: lookup.available,
+      });
+    }
+    knownDice.add(die);
+    record('success');
+    logger.info(
+      { identifier: die, faces: lookup.specification.faces, error_rate: lookup.specification.error_rate },
+      'Die specification retrieved from service',
+    );
+    return lookup.specification;
+  }
+
+  async function roll(req: Request, res: Response): Promise<void> {
+    const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
+    const span = requestSpan();
+    span?.setAttribute('die.type', die);
+    const specification = await fetchSpecification(die);
+    span?.setAttributes({ 'die.faces': specification.faces, 'die.error_rate': specification.error_rate });
+
+    const outcome = await rollDie(specification, { maxDelayMs, ...(random === undefined ? {} : { random }) });
+    if (outcome.failed) {
+      const detail = `Die '${die}' failed!`;
+      diceRolls.inc({ die_type: die, result: 'error' });
+      span?.setAttribute('die.error', true);
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: detail });
+      logger.error({ die_type: die }, detail);
+      throw new ProblemError({ type: ProblemType.dieFailed, title: 'Die failed', status: 500, detail, die });
+    }
+    diceRolls.inc({ die_type: die, result: 'success' });
+    diceRollValue.observe({ die_type: die }, outcome.value);
+    span?.setAttributes({ 'die.result': outcome.value, 'die.error': false });
+    logger.info({ die_type: die, roll_value: outcome.value }, 'Die rolled');
+    res.json({ roll: outcome.value });
+  }
+
+  const info = {
+    name: serviceIdentity.name,
+    version: serviceIdentity.version,
+    description: 'Rolls a die: fetches its specification from die-service, waits, then fails or returns a face.',
+    endpoints: ENDPOINTS,
+  };
+
+  return createServiceApp({
+    info,
+    logger,
+    readiness: async () =>
+      (await dieService.isReachable()) ? { ready: true } : { ready: false, reason: 'die-service is not reachable' },
+    routes: (app) => {
+      app
+        .route('/')
+        .get((_req, res) => {
+          res.json(info);
+        })
+        .all(methodNotAllowed());
+      app.route('/roll').get(roll).all(methodNotAllowed());
+    },
+  });
+}

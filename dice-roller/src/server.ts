@@ -1,0 +1,17 @@
+import { logger, runServer, startService } from '@dice-roller/telemetry';
+import { DieServiceClient } from 'die-service/client';
+import { createApp } from './app';
+import { readConfig } from './config';
+
+startService(async () => {
+  const config = readConfig();
+  logger.level = config.logLevel;
+  const dieService = new DieServiceClient({ baseUrl: config.dieServiceUrl, timeoutMs: config.dieServiceTimeoutMs });
+  const app = createApp({ dieService, logger, maxDelayMs: config.rollDelayMaxMs });
+  await runServer(app, {
+    port: config.port,
+    logger,
+    onStopped: () => dieService.close(),
+    startupFields: { die_service_url: config.dieServiceUrl, roll_delay_max_ms: config.rollDelayMaxMs },
+  });
+});

@@ -1,0 +1,90 @@
+import {
+  createServiceApp,
+  type Logger,
+  methodNotAllowed,
+  optionalQueryParam,
+  ProblemError,
+  ProblemType,
+  requestSpan,
+  serviceIdentity,
+} from '@dice-roller/telemetry';
+import type { Express, Request, Response } from 'express';
+import { DIE_IDENTIFIER_RULE } from './die-identifier';
+import { dieListRequests, dieSpecificationsLoaded, dieSpecificationsRequested } from './metrics';
+import type { DieCatalog } from './specifications-file';
+
+export interface DieServiceDependencies {
+  catalog: DieCatalog;
+  logger: Logger;
+}
+
+export const ENDPOINTS = [
+  'GET /dice',
+  'GET /dice?identifier={die}',
+  'GET /info',
+  'GET /health',
+  'GET /ready',
+  'GET /metrics',
+  'GET /metrics/otel',
+];
+
+/** die-service: the dice it knows, and the specification of each. */
+export function createApp({ catalog, logger }: DieServiceDependencies): Express {
+  const identifiers = [...catalog.keys()];
+  dieSpecificationsLoaded.set(catalog.size);
+
+  function listDice(res: Response): void {
+    dieListRequests.inc();
+    requestSpan()?.setAttributes({ 'request.type': 'list', 'die.count': identifiers.length });
+    logger.info({ count: identifiers.length }, 'Die list requested');
+    res.json({ identifiers });
+  }
+
+  function getDie(identifier: string, res: Response): void {
+    const specification = catalog.get(identifier);
+    const found = specification !== undefined;
+    dieSpecificationsRequested.inc({ identifier: found ? identifier : 'unknown' });
+    requestSpan()?.setAttributes({ 'request.type': 'get', 'die.identifier': identifier, 'die.found': found });
+    logger.info({ identifier, found }, 'Die specification requested');
+    if (!found) {
+      throw new ProblemError({
+        type: ProblemType.unknownDie,
+        title: 'Unknown die',
+        status: 404,
+        detail: `Die '${identifier}' not found`,
+        available: identifiers,
+      });
+    }
+    res.json({ identifier, specification });
+  }
+
+  const info = {
+    name: serviceIdentity.name,
+    version: serviceIdentity.version,
+    description: 'Serves die specifications (faces and error rate).',
+    endpoints: ENDPOINTS,
+  };
+
+  return createServiceApp({
+    info,
+    logger,
+    // Specs are loaded before the app exists: if it serves, it is ready.
+    readiness: async () => ({ ready: true }),
+    routes: (app) => {
+      app
+        .route('/')
+        .get((_req, res) => {
+          res.json(info);
+        })
+        .all(methodNotAllowed());
+      app
+        .route('/dice')
+        .get((req: Request, res: Response) => {
+          const identifier = optionalQueryParam(req, 'identifier', DIE_IDENTIFIER_RULE);
+          if (identifier === undefined) listDice(res);
+          else getDie(identifier, res);
+        })
+        .all(methodNotAllowed());
+    },
+  });
+}

@@ -1,0 +1,199 @@
+import path from 'node:path';
+import {
+  createServiceApp,
+  currentTraceId,
+  type Logger,
+  methodNotAllowed,
+  observeWithExemplar,
+  type Problem,
+  ProblemError,
+  ProblemType,
+  requestSpan,
+  requiredQueryParam,
+  sampledTraceId,
+  sendProblem,
+  serviceIdentity,
+  UpstreamFailure,
+} from '@dice-roller/telemetry';
+import { SpanStatusCode } from '@opentelemetry/api';
+import type { DiceRollerClient, RollAnswer } from 'dice-roller/client';
+import { DIE_IDENTIFIER_RULE, type DieServiceClient } from 'die-service/client';
+import express, { type Express, type Request, type Response } from 'express';
+import { backendRequestDuration, backendRequests, frontendRequests } from './metrics';
+
+export interface FrontendDependencies {
+  diceRoller: DiceRollerClient;
+  dieService: DieServiceClient;
+  logger: Logger;
+  /** Where Grafana answers for the browser, to link a roll to its trace and logs. */
+  grafanaUrl?: string | undefined;
+}
+
+export const PUBLIC_DIR = path.join(__dirname, '..', 'public');
+
+export const ENDPOINTS = [
+  'GET / (the web UI)',
+  'GET /roll?die={die}',
+  'GET /dice',
+  'GET /ui-config',
+  'GET /info',
+  'GET /health',
+  'GET /ready',
+  'GET /metrics',
+  'GET /metrics/otel',
+];
+
+/** frontend: the web UI and the public /roll API in front of dice-roller. */
+export function createApp({ diceRoller, dieService, logger, grafanaUrl }: FrontendDependencies): Express {
+  // A die becomes a metric label value once die-service lists it or dice-roller
+  // rolled it; anything else a client sends is counted as "unknown".
+  const knownDice = new Set<string>();
+  const dieLabel = (die: string) => (knownDice.has(die) ? die : 'unknown');
+
+  async function listDice(_req: Request, res: Response): Promise<void> {
+    logger.info('Fetching available die types from die service');
+    try {
+      const identifiers = await dieService.listDice();
+      for (const identifier of identifiers) knownDice.add(identifier);
+      logger.info({ count: identifiers.length, identifiers }, 'Die list fetched from die service');
+      res.json({ identifiers });
+    } catch (error) {
+      logger.error({ error: (error as Error).message }, 'Die list could not be fetched from die service');
+      const timeout = error instanceof UpstreamFailure && error.kind === 'timeout';
+      throw new ProblemError(
+        timeout
+          ? {
+              type: ProblemType.upstreamTimeout,
+              title: 'Upstream timeout',
+              status: 504,
+              detail: 'die-service did not answer in time',
+            }
+          : {
+              type: ProblemType.upstreamUnavailable,
+              title: 'Upstream unavailable',
+              status: 503,
+              detail: 'die-service is unavailable',
+            },
+      );
+    }
+  }
+
+  function failedCall(
+    error: unknown,
+    traceId: string | undefined,
+  ): { label: 'timeout' | 'connection_error'; problem: Problem } {
+    const withTrace = traceId === undefined ? {} : { trace_id: traceId };
+    if (error instanceof UpstreamFailure && error.kind === 'timeout') {
+      return {
+        label: 'timeout',
+        problem: {
+          type: ProblemType.upstreamTimeout,
+          title: 'Upstream timeout',
+          status: 504,
+          detail: 'dice-roller did not answer in time',
+          ...withTrace,
+        },
+      };
+    }
+    return {
+      label: 'connection_error',
+      problem: {
+        type: ProblemType.upstreamUnavailable,
+        title: 'Upstream unavailable',
+        status: 503,
+        detail: 'dice-roller is unavailable',
+        ...withTrace,
+      },
+    };
+  }
+
+  async function roll(req: Request, res: Response): Promise<void> {
+    const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
+    const span = requestSpan();
+    const traceId = currentTraceId();
+    span?.setAttribute('die.type', die);
+    frontendRequests.inc({ die_type: dieLabel(die), status: 'received' });
+    logger.info({ die_type: die }, 'Roll requested');
+
+    const start = performance.now();
+    let answer: RollAnswer;
+    try {
+      answer = await diceRoller.roll(die);
+    } catch (error) {
+      const { label, problem } = failedCall(error, traceId);
+      backendRequests.inc({ die_type: dieLabel(die), status_code: label });
+      observeWithExemplar(
+        backendRequestDuration,
+        { die_type: dieLabel(die) },
+        (performance.now() - start) / 1000,
+        sampledTraceId(),
+      );
+      frontendRequests.inc({ die_type: dieLabel(die), status: label });
+      span?.setStatus({ code: SpanStatusCode.ERROR, message: problem.detail });
+      logger.error({ die_type: die, status: label, error: (error as Error).message }, 'Dice roller request failed');
+      sendProblem(res, problem);
+      return;
+    }
+
+    const statusCode = answer.rolled ? 200 : answer.problem.status;
+    if (answer.rolled || answer.problem.type === ProblemType.dieFailed) knownDice.add(die);
+    backendRequests.inc({ die_type: dieLabel(die), status_code: String(statusCode) });
+    observeWithExemplar(
+      backendRequestDuration,
+      { die_type: dieLabel(die) },
+      (performance.now() - start) / 1000,
+      sampledTraceId(),
+    );
+    span?.setAttribute('backend.status_code', statusCode);
+
+    if (answer.rolled) {
+      frontendRequests.inc({ die_type: dieLabel(die), status: 'success' });
+      span?.setAttribute('roll.value', answer.roll);
+      logger.info({ die_type: die, roll_value: answer.roll }, 'Roll succeeded');
+      res.json({ roll: answer.roll, ...(traceId === undefined ? {} : { trace_id: traceId }) });
+      return;
+    }
+    frontendRequests.inc({ die_type: dieLabel(die), status: 'error' });
+    if (statusCode >= 500) span?.setStatus({ code: SpanStatusCode.ERROR, message: answer.problem.detail });
+    logger.warn({ die_type: die, status_code: statusCode, detail: answer.problem.detail }, 'Roll failed');
+    sendProblem(res, { ...answer.problem, ...(traceId === undefined ? {} : { trace_id: traceId }) });
+  }
+
+  const info = {
+    name: serviceIdentity.name,
+    version: serviceIdentity.version,
+    description: 'The web UI and public roll API, in front of dice-roller.',
+    endpoints: ENDPOINTS,
+  };
+
+  return createServiceApp({
+    info,
+    logger,
+    readiness: async () =>
+      (await diceRoller.isReachable()) ? { ready: true } : { ready: false, reason: 'dice-roller is not reachable' },
+    routes: (app) => {
+      app
+        .route('/')
+        .get((_req, res) => {
+          res.sendFile(path.join(PUBLIC_DIR, 'index.html'));
+        })
+        .all(methodNotAllowed());
+      app.use(
+        '/assets',
+        (_req, res, next) => {
+          res.locals.handler = '/assets';
+          next();
+        },
+        express.static(path.join(PUBLIC_DIR, 'assets'), { index: false, fallthrough: true }),
+      );
+      app
+        .route('/ui-config')
+        .get((_req, res) => {
+          res.json({ grafana_url: grafanaUrl ?? null });
+        })
+        .all(methodNotAllowed());
+      app.route('/dice').get(listDice).all(methodNotAllowed());
+      app.route('/roll').get(roll).all(methodNotAllowed());
+    },
+  });
+}

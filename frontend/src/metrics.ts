@@ -1,0 +1,25 @@
+import { LATENCY_BUCKETS, registry } from '@dice-roller/telemetry';
+import client from 'prom-client';
+
+export const frontendRequests = new client.Counter({
+  name: 'frontend_requests_total',
+  help: 'Roll requests by die type and stage: received, then success, error, timeout or connection_error.',
+  labelNames: ['die_type', 'status'] as const,
+  registers: [registry],
+});
+
+export const backendRequests = new client.Counter({
+  name: 'backend_requests_total',
+  help: 'Calls to dice-roller by die type and HTTP status code (or timeout, connection_error).',
+  labelNames: ['die_type', 'status_code'] as const,
+  registers: [registry],
+});
+
+export const backendRequestDuration = new client.Histogram({
+  name: 'backend_request_duration_seconds',
+  help: 'Duration of calls to dice-roller, by die type.',
+  labelNames: ['die_type'] as const,
+  buckets: LATENCY_BUCKETS,
+  enableExemplars: true,
+  registers: [registry],
+});

@@ -1,0 +1,54 @@
+import { context, type DiagLogger, ROOT_CONTEXT } from '@opentelemetry/api';
+import type { Logger } from 'pino';
+
+const REPEAT_INTERVAL_MS = 60_000;
+
+/**
+ * The SDK reports failures as a JSON-serialised error, stack included
+ * (`{"stack":"Error: connect ECONNREFUSED ...","message":"connect ECONNREFUSED ..."}`).
+ * Only the message is worth a log line.
+ */
+function summarise(message: string): string {
+  if (!message.startsWith('{')) return message;
+  try {
+    const parsed = JSON.parse(message) as { message?: unknown };
+    return typeof parsed.message === 'string' ? parsed.message : message;
+  } catch {
+    return message;
+  }
+}
+
+/**
+ * Routes the OpenTelemetry SDK's own warnings and errors (such as a failed span
+ * export) into the service log, once per distinct message per minute. A collector
+ * that is down then shows up as one clear warning a minute instead of one per
+ * batch of spans, and the service never floods its own log.
+ */
+export class RateLimitedDiagLogger implements DiagLogger {
+  private readonly lastLogged = new Map<string, number>();
+
+  constructor(private readonly logger: Logger) {}
+
+  error(message: string): void {
+    this.warn(message);
+  }
+
+  warn(message: string): void {
+    const summary = summarise(message);
+    const now = Date.now();
+    const last = this.lastLogged.get(summary);
+    if (last !== undefined && now - last < REPEAT_INTERVAL_MS) return;
+    this.lastLogged.set(summary, now);
+    // Outside any request's context: an export runs on a timer that may have been
+    // armed inside a request, and its failure does not belong to that trace.
+    context.with(ROOT_CONTEXT, () => {
+      this.logger.warn({ component: 'opentelemetry-sdk' }, `OpenTelemetry: ${summary}`);
+    });
+  }
+
+  info(): void {}
+
+  debug(): void {}
+
+  verbose(): void {}
+}

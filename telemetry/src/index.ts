@@ -1,0 +1,25 @@
+export { ConfigError, readInteger, readLogLevel, readOptionalUrl, readPort, readString, readUrl } from './config';
+export { createLogger, flushLogs, type Logger, logger } from './logger';
+export { LATENCY_BUCKETS, observeWithExemplar, registry } from './metrics';
+export {
+  invalidParameter,
+  methodNotAllowed,
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  ProblemError,
+  ProblemType,
+  sendProblem,
+} from './problem';
+export { optionalQueryParam, type QueryParamRule, requiredQueryParam } from './query';
+export { currentTraceId, requestSpan, sampledTraceId } from './request-span';
+export { runServer } from './server-lifecycle';
+export { createServiceApp, type ReadinessCheck, type ServiceInfo } from './service-app';
+export { serviceIdentity } from './service-identity';
+export { startService } from './start-service';
+export {
+  UnexpectedUpstreamResponse,
+  Upstream,
+  UpstreamFailure,
+  type UpstreamFailureKind,
+  type UpstreamResponse,
+} from './upstream';

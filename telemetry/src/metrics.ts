@@ -1,0 +1,76 @@
+import type { Request, RequestHandler, Response } from 'express';
+import client from 'prom-client';
+import { sampledTraceId } from './request-span';
+
+/**
+ * The registry behind /metrics. It must be an OpenMetrics registry: prom-client
+ * only attaches exemplars (the trace id of a sampled request, next to a latency
+ * bucket) to OpenMetrics output, and refuses exemplar-enabled metrics elsewhere.
+ */
+export const registry = new client.Registry<client.OpenMetricsContentType>();
+registry.setContentType(client.openMetricsContentType);
+
+client.collectDefaultMetrics({ register: registry });
+
+/** Seconds; from a fast in-memory lookup to a roll that waited its full delay. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const httpRequestsTotal = new client.Counter({
+  name: 'http_requests_total',
+  help: 'HTTP requests served, by method, route template and status class.',
+  labelNames: ['method', 'handler', 'status'] as const,
+  registers: [registry],
+});
+
+const httpRequestDuration = new client.Histogram({
+  name: 'http_request_duration_seconds',
+  help: 'Time to serve an HTTP request, by method, route template and status class.',
+  labelNames: ['method', 'handler', 'status'] as const,
+  buckets: LATENCY_BUCKETS,
+  enableExemplars: true,
+  registers: [registry],
+});
+
+/** The route template (`/dice`), never the raw URL: a URL would let clients create series. */
+function routeTemplate(req: Request, res: Response): string {
+  if (typeof res.locals.handler === 'string') return res.locals.handler;
+  const route = req.route as { path?: unknown } | undefined;
+  return typeof route?.path === 'string' ? `${req.baseUrl}${route.path}` : 'unmatched';
+}
+
+function statusClass(statusCode: number): string {
+  return `${Math.floor(statusCode / 100)}xx`;
+}
+
+/**
+ * Observes the labels a histogram with exemplars needs; `exemplarLabels` is left
+ * out when the request was not sampled, so every exemplar links to a stored trace.
+ */
+export function observeWithExemplar<T extends string>(
+  histogram: client.Histogram<T>,
+  labels: client.LabelValues<T>,
+  seconds: number,
+  traceId: string | undefined,
+): void {
+  if (traceId === undefined) histogram.observe(labels, seconds);
+  else {
+    // prom-client types exemplar labels as the metric's own labels; they are free-form.
+    const exemplarLabels = { trace_id: traceId } as client.LabelValues<string> as client.LabelValues<T>;
+    histogram.observe({ labels, value: seconds, exemplarLabels });
+  }
+}
+
+/** RED metrics for every request that reaches it: rate, errors (status class), duration. */
+export function httpMetricsMiddleware(): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    const traceId = sampledTraceId();
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      const labels = { method: req.method, handler: routeTemplate(req, res), status: statusClass(res.statusCode) };
+      httpRequestsTotal.inc(labels);
+      observeWithExemplar(httpRequestDuration, labels, seconds, traceId);
+    });
+    next();
+  };
+}

@@ -1,0 +1,28 @@
+import { context, type Span, TraceFlags, trace } from '@opentelemetry/api';
+import { getRPCMetadata, RPCType } from '@opentelemetry/core';
+
+/**
+ * The server span of the request being handled. Business attributes (`die.type`,
+ * `roll.value`, ...) go there, so one TraceQL query such as
+ * `{ kind = server && span.die.type = "risky" }` finds them in every service.
+ * The HTTP instrumentation records the server span in the request's RPC metadata;
+ * outside an instrumented request this falls back to the active span, if any.
+ */
+export function requestSpan(): Span | undefined {
+  const metadata = getRPCMetadata(context.active());
+  if (metadata?.type === RPCType.HTTP && metadata.span !== undefined) return metadata.span;
+  return trace.getActiveSpan();
+}
+
+/** The trace id of the current request, if there is a trace at all. */
+export function currentTraceId(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext !== undefined && trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
+}
+
+/** The trace id of the current request when it is sampled (stored by the backend). */
+export function sampledTraceId(): string | undefined {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext === undefined || !trace.isSpanContextValid(spanContext)) return undefined;
+  return (spanContext.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED ? spanContext.traceId : undefined;
+}

@@ -1,0 +1,70 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { envDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { isOperationalPath } from './operational-paths';
+import type { SdkHandle } from './sdk-handle';
+import type { ServiceIdentity } from './service-identity';
+import { withTimeout } from './with-timeout';
+
+// Still in the incubating semantic conventions, whose entry point is large; the
+// semconv package recommends copying such constants rather than importing them.
+const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
+
+/**
+ * Only the instrumentations that add information to a small HTTP service's traces.
+ * The auto-instrumentations bundle would also patch fs, dns and net, whose spans
+ * are noise here and cost time on every request.
+ */
+function createInstrumentations() {
+  return [
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (request) => isOperationalPath(request.url),
+    }),
+    // One span per route handler is what helps a reader; middleware and router
+    // layers would add a dozen empty spans to every trace.
+    new ExpressInstrumentation({
+      ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
+    }),
+    new UndiciInstrumentation(),
+    // Adds trace_id/span_id to every log line written inside a span, and sends log
+    // records over OTLP only when OTEL_LOGS_EXPORTER=otlp registers a LoggerProvider.
+    new PinoInstrumentation(),
+  ];
+}
+
+export function startTelemetrySdk(identity: ServiceIdentity): SdkHandle {
+  // Logs reach the stack as JSON on stdout (collected by Alloy). sdk-node would
+  // also export them over OTLP by default, and Loki would store every line twice.
+  process.env.OTEL_LOGS_EXPORTER ??= 'none';
+
+  // Prometheus pulls these from /metrics/otel on the service's own port, so the
+  // exporter's standalone HTTP server stays off.
+  const otelMetrics = new PrometheusExporter({ preventServerStart: true });
+
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: identity.name,
+      [ATTR_SERVICE_VERSION]: identity.version,
+      [ATTR_SERVICE_INSTANCE_ID]: identity.instanceId,
+    }),
+    // Synchronous detectors only (an async one, such as the host detector's
+    // host.id, is not settled when the first spans and metrics are exported), and
+    // envDetector last, so OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
+    resourceDetectors: [processDetector, envDetector],
+    metricReaders: [otelMetrics],
+    instrumentations: createInstrumentations(),
+  });
+  sdk.start();
+
+  return {
+    shutdown: (timeoutMs) => withTimeout(sdk.shutdown(), timeoutMs),
+    serveOtelMetrics: (request: IncomingMessage, response: ServerResponse) =>
+      otelMetrics.getMetricsRequestHandler(request, response),
+  };
+}

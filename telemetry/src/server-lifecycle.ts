@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { flushLogs } from './logger';
+import { getActiveSdk } from './sdk-handle';
+import { withTimeout } from './with-timeout';
+
+/** Kubernetes' default grace period is 30 s, Docker's 10 s: finish well inside both. */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+const DRAIN_DEADLINE_MS = 7_000;
+const TELEMETRY_FLUSH_DEADLINE_MS = 2_000;
+
+export interface RunServerOptions {
+  port: number;
+  /** Loopback-only by default would break containers; set HOST to restrict. */
+  host?: string;
+  logger: Logger;
+  /** Released after the server has stopped serving (connection pools, timers). */
+  onStopped?: () => Promise<void>;
+  /** Fields for the start-up log line ("die-service started", ...). */
+  startupFields?: Record<string, unknown>;
+}
+
+function listen(app: Express, port: number, host: string | undefined): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, ...((host === undefined ? [] : [host]) as []), () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/**
+ * Serves `app` until SIGTERM or SIGINT, then shuts down gracefully: stop accepting
+ * connections, let in-flight requests finish, flush spans (bounded, since a
+ * collector that does not answer must not hold the process), flush logs, exit.
+ * Whatever happens, the process is gone within SHUTDOWN_DEADLINE_MS.
+ */
+export async function runServer(
+  app: Express,
+  { port, host, logger, onStopped, startupFields }: RunServerOptions,
+): Promise<Server> {
+  const server = await listen(app, port, host);
+  // Idle keep-alive sockets must not outlive an upstream's pool (undici keeps them 4 s).
+  server.keepAliveTimeout = 5_000;
+  const address = server.address();
+  logger.info(
+    { port: typeof address === 'object' && address !== null ? address.port : port, ...startupFields },
+    'Service started',
+  );
+
+  let stopping = false;
+  // Runs before Express sees the request: once stopping, every response closes its
+  // keep-alive connection, so clients reconnect elsewhere instead of to a dying process.
+  server.prependListener('request', (_req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
+  });
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => {
+      logger.error({ signal }, 'Shutdown deadline passed, exiting');
+      void flushLogs().finally(() => process.exit(1));
+    }, SHUTDOWN_DEADLINE_MS).unref();
+
+    logger.info({ signal }, 'Shutting down: no new connections, finishing in-flight requests');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await withTimeout(closed, DRAIN_DEADLINE_MS);
+    server.closeAllConnections();
+    await onStopped?.();
+    await getActiveSdk()?.shutdown(TELEMETRY_FLUSH_DEADLINE_MS);
+    logger.info('Shutdown complete');
+    await flushLogs();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return server;
+}

@@ -1,0 +1,93 @@
+import express, { type Express, type Request, type Response, Router } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { httpMetricsMiddleware } from './metrics';
+import { serveMetrics } from './metrics-endpoint';
+import { methodNotAllowed, notFoundHandler, ProblemType, problemErrorHandler, sendProblem } from './problem';
+import { getActiveSdk } from './sdk-handle';
+
+export interface ServiceInfo {
+  name: string;
+  version: string;
+  description: string;
+  endpoints: readonly string[];
+}
+
+export type ReadinessCheck = () => Promise<{ ready: true } | { ready: false; reason: string }>;
+
+export interface ServiceAppOptions {
+  info: ServiceInfo;
+  logger: Logger;
+  /** `GET /ready`: can this instance serve its purpose right now? */
+  readiness: ReadinessCheck;
+  /** Mounts the service's own routes, between the shared middleware and the error handlers. */
+  routes: (app: Express) => void;
+}
+
+function operationalRoutes(info: ServiceInfo, readiness: ReadinessCheck): Router {
+  const router = Router();
+  router
+    .route('/health')
+    .get((_req, res) => {
+      res.json({ status: 'ok' });
+    })
+    .all(methodNotAllowed());
+  router
+    .route('/ready')
+    .get(async (_req, res) => {
+      const result = await readiness();
+      if (result.ready) {
+        res.json({ status: 'ready' });
+      } else {
+        sendProblem(res, { type: ProblemType.notReady, title: 'Not ready', status: 503, detail: result.reason });
+      }
+    })
+    .all(methodNotAllowed());
+  router.route('/metrics').get(serveMetrics).all(methodNotAllowed());
+  router
+    .route('/metrics/otel')
+    .get((req: Request, res: Response) => {
+      const sdk = getActiveSdk();
+      if (sdk === undefined) {
+        res.type('text/plain').send('# OpenTelemetry SDK disabled (OTEL_SDK_DISABLED=true)\n');
+      } else {
+        sdk.serveOtelMetrics(req, res);
+      }
+    })
+    .all(methodNotAllowed());
+  router
+    .route('/info')
+    .get((_req, res) => {
+      res.json(info);
+    })
+    .all(methodNotAllowed());
+  return router;
+}
+
+/**
+ * The Express app every service is built on, so that all three share one order:
+ * security headers, operational endpoints (untraced, not counted), RED metrics,
+ * the service's routes, then problem+json for unknown paths and errors.
+ */
+export function createServiceApp({ info, logger, readiness, routes }: ServiceAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Repeated parameters become arrays, `a[b]=c` stays a literal key: no nested objects.
+  app.set('query parser', 'simple');
+  app.use(
+    helmet({
+      // The services speak plain HTTP (TLS, if any, ends in front of them): asking
+      // browsers to upgrade to HTTPS would break the UI on http://localhost:8105.
+      strictTransportSecurity: false,
+      contentSecurityPolicy: {
+        directives: { 'style-src': ["'self'"], 'upgrade-insecure-requests': null },
+      },
+    }),
+  );
+  app.use(operationalRoutes(info, readiness));
+  app.use(httpMetricsMiddleware());
+  routes(app);
+  app.use(notFoundHandler);
+  app.use(problemErrorHandler(logger));
+  return app;
+}

@@ -1,0 +1,120 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { errors, Pool } from 'undici';
+
+/** How a call to another service ended, when it did not end with an HTTP response. */
+export type UpstreamFailureKind = 'timeout' | 'connection_error';
+
+export class UpstreamFailure extends Error {
+  constructor(
+    readonly kind: UpstreamFailureKind,
+    readonly upstream: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${upstream}: ${kind === 'timeout' ? 'did not answer in time' : 'could not be reached'}`, options);
+    this.name = 'UpstreamFailure';
+  }
+}
+
+/** The upstream answered, but not with anything its contract allows. */
+export class UnexpectedUpstreamResponse extends Error {
+  constructor(
+    readonly upstream: string,
+    readonly status: number,
+  ) {
+    super(`${upstream} answered with unexpected status ${status}`);
+    this.name = 'UnexpectedUpstreamResponse';
+  }
+}
+
+export interface UpstreamResponse {
+  status: number;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface UpstreamOptions {
+  /** Name used in errors and logs ("die-service"), never the address. */
+  name: string;
+  baseUrl: string;
+  /** The whole call (connect, headers, body) must finish within this. */
+  timeoutMs: number;
+  /** Keep-alive connections kept open to the upstream. */
+  connections?: number;
+}
+
+function isTimeout(error: unknown): boolean {
+  return (
+    (error instanceof Error && error.name === 'TimeoutError') ||
+    error instanceof errors.HeadersTimeoutError ||
+    error instanceof errors.BodyTimeoutError
+  );
+}
+
+/**
+ * One keep-alive connection pool per upstream, created once per process, with
+ * explicit timeouts on every phase. A call that times out or loses its connection
+ * ends as an UpstreamFailure, never as a hang; undici destroys the socket of an
+ * aborted request, so a slow connection is never reused.
+ */
+export class Upstream {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+
+  constructor(private readonly options: UpstreamOptions) {
+    const url = new URL(options.baseUrl);
+    this.basePath = url.pathname.replace(/\/$/, '');
+    this.pool = new Pool(url.origin, {
+      connections: options.connections ?? 64,
+      connect: { timeout: options.timeoutMs },
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      keepAliveTimeout: 4_000,
+    });
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** GET `path` (with `query`) and parse the JSON body, whatever the status. */
+  async getJson(path: string, query?: Record<string, string>): Promise<UpstreamResponse> {
+    try {
+      const response = await this.pool.request({
+        method: 'GET',
+        path: `${this.basePath}${path}${query === undefined ? '' : `?${new URLSearchParams(query)}`}`,
+        headers: { accept: 'application/json, application/problem+json' },
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      const text = await response.body.text();
+      return { status: response.statusCode, headers: response.headers, body: parseJson(text) };
+    } catch (error) {
+      throw new UpstreamFailure(isTimeout(error) ? 'timeout' : 'connection_error', this.options.name, { cause: error });
+    }
+  }
+
+  /**
+   * Whether the upstream answers its liveness endpoint. Not traced: a readiness
+   * probe every few seconds would otherwise start a new trace each time.
+   */
+  async isReachable(): Promise<boolean> {
+    try {
+      const response = await context.with(suppressTracing(context.active()), () => this.getJson('/health'));
+      return response.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
