@@ -1,0 +1,1 @@
+console.log('traffic-gen: not implemented yet');
