@@ -13,6 +13,14 @@ const LEVEL_LABELS: Record<string, string> = {
   fatal: 'ERROR',
 };
 
+/**
+ * Services log to stdout, where container runtimes collect it. A command-line tool
+ * (traffic-gen) sets LOG_STREAM=stderr so that stdout carries only its results.
+ */
+function logFileDescriptor(): 1 | 2 {
+  return process.env.LOG_STREAM?.trim().toLowerCase() === 'stderr' ? 2 : 1;
+}
+
 export interface LoggerOptions {
   service: string;
   level: string;
@@ -39,7 +47,7 @@ export function createLogger({ service, level, destination }: LoggerOptions): Lo
     },
     // Asynchronous writes: a slow stdout reader (a terminal, a container runtime)
     // never blocks the event loop. `flushLogs()` drains the buffer before exit.
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? pino.destination({ dest: logFileDescriptor(), sync: false }),
   );
 }
 

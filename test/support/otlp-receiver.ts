@@ -1,0 +1,189 @@
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import protobuf from 'protobufjs';
+
+/** A span as the test sees it, whichever OTLP encoding carried it. */
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  kind: 'internal' | 'server' | 'client' | 'producer' | 'consumer' | 'unspecified';
+  service: string;
+  scope: string;
+  attributes: Record<string, unknown>;
+  status: { code: 'unset' | 'ok' | 'error'; message: string };
+  startTimeUnixNano: bigint;
+  endTimeUnixNano: bigint;
+  resource: Record<string, unknown>;
+}
+
+const KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
+const STATUS_CODES = ['unset', 'ok', 'error'] as const;
+
+const root = protobuf.parse(readFileSync(path.join(__dirname, 'otlp-trace.proto'), 'utf8'), { keepCase: false }).root;
+const ExportTraceServiceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
+
+interface OtlpAnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string | number;
+  doubleValue?: number;
+  arrayValue?: { values?: OtlpAnyValue[] };
+  kvlistValue?: { values?: OtlpKeyValue[] };
+  bytesValue?: string;
+}
+interface OtlpKeyValue {
+  key: string;
+  value?: OtlpAnyValue;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind?: number;
+  startTimeUnixNano: string | number;
+  endTimeUnixNano: string | number;
+  attributes?: OtlpKeyValue[];
+  status?: { code?: number; message?: string };
+}
+interface OtlpRequest {
+  resourceSpans?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeSpans?: { scope?: { name?: string }; spans?: OtlpSpan[] }[];
+  }[];
+}
+
+function anyValue(value: OtlpAnyValue | undefined): unknown {
+  if (value === undefined) return undefined;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.intValue !== undefined) return Number(value.intValue);
+  if (value.doubleValue !== undefined) return value.doubleValue;
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(anyValue);
+  if (value.kvlistValue !== undefined) return attributes(value.kvlistValue.values);
+  return value.bytesValue;
+}
+
+function attributes(list: OtlpKeyValue[] | undefined): Record<string, unknown> {
+  return Object.fromEntries((list ?? []).map(({ key, value }) => [key, anyValue(value)]));
+}
+
+/** Protobuf bytes arrive base64-encoded from toObject, hex in OTLP/JSON; ids are hex either way. */
+function hexId(value: string | undefined, fromProtobuf: boolean): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  return fromProtobuf ? Buffer.from(value, 'base64').toString('hex') : value.toLowerCase();
+}
+
+function flatten(request: OtlpRequest, fromProtobuf: boolean): ReceivedSpan[] {
+  const spans: ReceivedSpan[] = [];
+  for (const resourceSpans of request.resourceSpans ?? []) {
+    const resource = attributes(resourceSpans.resource?.attributes);
+    for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
+      for (const span of scopeSpans.spans ?? []) {
+        spans.push({
+          traceId: hexId(span.traceId, fromProtobuf) ?? '',
+          spanId: hexId(span.spanId, fromProtobuf) ?? '',
+          parentSpanId: hexId(span.parentSpanId, fromProtobuf),
+          name: span.name,
+          kind: KINDS[span.kind ?? 0] ?? 'unspecified',
+          service: String(resource['service.name']),
+          scope: scopeSpans.scope?.name ?? '',
+          attributes: attributes(span.attributes),
+          status: { code: STATUS_CODES[span.status?.code ?? 0] ?? 'unset', message: span.status?.message ?? '' },
+          startTimeUnixNano: BigInt(span.startTimeUnixNano),
+          endTimeUnixNano: BigInt(span.endTimeUnixNano),
+          resource,
+        });
+      }
+    }
+  }
+  return spans;
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks);
+  return request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body;
+}
+
+function decode(contentType: string | undefined, body: Buffer): ReceivedSpan[] {
+  if (contentType?.includes('application/json')) {
+    return flatten(JSON.parse(body.toString('utf8')) as OtlpRequest, false);
+  }
+  const message = ExportTraceServiceRequest.decode(body);
+  const object = ExportTraceServiceRequest.toObject(message, { longs: String, bytes: String, defaults: false });
+  return flatten(object as OtlpRequest, true);
+}
+
+/**
+ * An OTLP/HTTP trace receiver standing in for the collector: accepts
+ * `POST /v1/traces` in http/protobuf (the SDK's default) or http/json, and lets a
+ * test wait for the spans it expects instead of sleeping.
+ */
+export class OtlpReceiver {
+  readonly spans: ReceivedSpan[] = [];
+  private readonly waiters = new Set<() => void>();
+  private server: Server | undefined;
+
+  async start(): Promise<string> {
+    this.server = createServer(async (request, response) => {
+      if (request.method !== 'POST' || request.url !== '/v1/traces') {
+        response.writeHead(404).end();
+        return;
+      }
+      try {
+        const received = decode(request.headers['content-type'], await readBody(request));
+        this.spans.push(...received);
+        for (const wake of this.waiters) wake();
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } catch (error) {
+        response.writeHead(400).end(String(error));
+      }
+    });
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Resolves with the spans once `predicate` holds for them; rejects after `timeoutMs`. */
+  waitFor<T>(select: (spans: ReceivedSpan[]) => T | undefined, timeoutMs = 20_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const result = select(this.spans);
+        if (result === undefined) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve(result);
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(
+          new Error(`OTLP receiver: expected spans did not arrive within ${timeoutMs} ms (have ${this.spans.length})`),
+        );
+      }, timeoutMs);
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** All spans of one trace, once at least `count` of them have arrived. */
+  waitForTrace(traceId: string, count: number, timeoutMs?: number): Promise<ReceivedSpan[]> {
+    return this.waitFor((spans) => {
+      const trace = spans.filter((span) => span.traceId === traceId);
+      return trace.length >= count ? trace : undefined;
+    }, timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.server === undefined) return;
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+}
