@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from './ports';
@@ -34,7 +35,7 @@ export class ServiceProcess {
   constructor(
     readonly name: ServiceName,
     readonly port: number,
-    private readonly child: ChildProcess,
+    private readonly child: ChildProcessByStdio<null, Readable, Readable>,
   ) {
     running.add(child);
     this.exited = new Promise((resolve) => {
@@ -44,7 +45,7 @@ export class ServiceProcess {
         for (const wake of this.logWaiters) wake();
       });
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       this.stdoutLines.push(line);
       try {
         this.logs.push(JSON.parse(line) as LogLine);
@@ -53,7 +54,7 @@ export class ServiceProcess {
       }
       for (const wake of this.logWaiters) wake();
     });
-    child.stderr?.on('data', (chunk: Buffer) => this.stdoutLines.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => this.stdoutLines.push(chunk.toString()));
   }
 
   get url(): string {
