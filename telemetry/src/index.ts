@@ -12,6 +12,7 @@ export {
 } from './problem';
 export { optionalQueryParam, type QueryParamRule, requiredQueryParam } from './query';
 export { currentTraceId, requestSpan, sampledTraceId } from './request-span';
+export { shutdownTelemetry } from './sdk-handle';
 export { runServer } from './server-lifecycle';
 export { createServiceApp, type ReadinessCheck, type ServiceInfo } from './service-app';
 export { serviceIdentity } from './service-identity';

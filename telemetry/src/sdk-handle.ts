@@ -21,3 +21,11 @@ export function setActiveSdk(handle: SdkHandle): void {
 export function getActiveSdk(): SdkHandle | undefined {
   return activeSdk;
 }
+
+/**
+ * Flushes and stops the SDK, if it runs, within `timeoutMs`. Services call it on
+ * shutdown; a command-line tool calls it before exiting so its last spans arrive.
+ */
+export async function shutdownTelemetry(timeoutMs: number): Promise<void> {
+  await activeSdk?.shutdown(timeoutMs);
+}

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import { flushLogs } from './logger';
-import { getActiveSdk } from './sdk-handle';
+import { shutdownTelemetry } from './sdk-handle';
 import { withTimeout } from './with-timeout';
 
 /** Kubernetes' default grace period is 30 s, Docker's 10 s: finish well inside both. */
@@ -67,7 +67,7 @@ export async function runServer(
     await withTimeout(closed, DRAIN_DEADLINE_MS);
     server.closeAllConnections();
     await onStopped?.();
-    await getActiveSdk()?.shutdown(TELEMETRY_FLUSH_DEADLINE_MS);
+    await shutdownTelemetry(TELEMETRY_FLUSH_DEADLINE_MS);
     logger.info('Shutdown complete');
     await flushLogs();
     process.exit(0);
