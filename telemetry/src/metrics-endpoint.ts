@@ -43,8 +43,15 @@ async function renderClassicText(): Promise<string> {
  * `promtool check metrics` read.
  */
 export async function serveMetrics(req: Request, res: Response): Promise<void> {
-  const wantsOpenMetrics =
-    req.accepts(['text/plain', 'application/openmetrics-text']) === 'application/openmetrics-text';
+  // The offers carry versions because an Accept entry with parameters (Prometheus
+  // sends `application/openmetrics-text;version=1.0.0`) only matches an offer with
+  // the same parameters. The first offer wins for `*/*`, as curl sends.
+  const chosen = req.accepts([
+    'text/plain; version=0.0.4',
+    'application/openmetrics-text; version=1.0.0',
+    'application/openmetrics-text; version=0.0.1',
+  ]);
+  const wantsOpenMetrics = typeof chosen === 'string' && chosen.startsWith('application/openmetrics-text');
   if (wantsOpenMetrics) {
     res.type(client.openMetricsContentType).send(await registry.metrics());
   } else {

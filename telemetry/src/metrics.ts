@@ -43,8 +43,9 @@ function statusClass(statusCode: number): string {
 }
 
 /**
- * Observes the labels a histogram with exemplars needs; `exemplarLabels` is left
- * out when the request was not sampled, so every exemplar links to a stored trace.
+ * Records one observation on a histogram created with `enableExemplars`. The trace
+ * id becomes the bucket's exemplar only when the request was sampled, so every
+ * exemplar links to a trace the backend actually stored.
  */
 export function observeWithExemplar<T extends string>(
   histogram: client.Histogram<T>,
@@ -52,12 +53,9 @@ export function observeWithExemplar<T extends string>(
   seconds: number,
   traceId: string | undefined,
 ): void {
-  if (traceId === undefined) histogram.observe(labels, seconds);
-  else {
-    // prom-client types exemplar labels as the metric's own labels; they are free-form.
-    const exemplarLabels = { trace_id: traceId } as client.LabelValues<string> as client.LabelValues<T>;
-    histogram.observe({ labels, value: seconds, exemplarLabels });
-  }
+  // prom-client types exemplar labels as the metric's own labels; they are free-form.
+  const exemplarLabels = (traceId === undefined ? {} : { trace_id: traceId }) as client.LabelValues<T>;
+  histogram.observe({ labels, value: seconds, exemplarLabels });
 }
 
 /** RED metrics for every request that reaches it: rate, errors (status class), duration. */
