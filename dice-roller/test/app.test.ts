@@ -1,0 +1,160 @@
+import { DieServiceClient } from 'die-service/client';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp as createDieServiceApp } from '../../die-service/src/app';
+import { BUNDLED_SPECIFICATIONS_FILE, loadSpecificationsFile } from '../../die-service/src/specifications-file';
+import { captureLogger } from '../../test/support/capture-logger';
+import { unreachableUrl } from '../../test/support/free-url';
+import { type Listening, listen, listenSilently } from '../../test/support/in-process';
+import { createApp } from '../src/app';
+
+const TIMEOUT_MS = 300;
+let dieService: Listening;
+let silentUpstream: Listening;
+const clients: DieServiceClient[] = [];
+let nextRandom = 0.5;
+const random = () => nextRandom;
+
+function rollerFor(baseUrl: string) {
+  const client = new DieServiceClient({ baseUrl, timeoutMs: TIMEOUT_MS });
+  clients.push(client);
+  const captured = captureLogger('dice-roller');
+  return {
+    app: createApp({ dieService: client, logger: captured.logger, maxDelayMs: 0, random }),
+    logs: captured.lines,
+  };
+}
+
+let roller: ReturnType<typeof rollerFor>;
+
+beforeAll(async () => {
+  dieService = await listen(
+    createDieServiceApp({
+      catalog: loadSpecificationsFile(BUNDLED_SPECIFICATIONS_FILE),
+      logger: captureLogger().logger,
+    }),
+  );
+  silentUpstream = await listenSilently();
+  roller = rollerFor(dieService.url);
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.close()));
+  await dieService?.close();
+  await silentUpstream?.close();
+});
+
+describe('GET /roll', () => {
+  it('rolls a face of the die die-service describes', async () => {
+    nextRandom = 0.5;
+    const response = await request(roller.app).get('/roll?die=fair');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ roll: 4 });
+    const messages = roller.logs.map((line) => line.message);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        'Querying die service for specification',
+        'Die specification retrieved from service',
+        'Die rolled',
+      ]),
+    );
+    expect(roller.logs.find((line) => line.message === 'Die rolled')).toMatchObject({
+      die_type: 'fair',
+      roll_value: 4,
+      level: 'INFO',
+    });
+  });
+
+  it('fails with the die error rate: 500 "Die \'extreme\' failed!"', async () => {
+    nextRandom = 0.1;
+    const response = await request(roller.app).get('/roll?die=extreme');
+    expect(response.status).toBe(500);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({
+      type: 'urn:dice-roller:problem:die-failed',
+      status: 500,
+      detail: "Die 'extreme' failed!",
+    });
+    expect(roller.logs.at(-1)).toMatchObject({ level: 'ERROR', message: "Die 'extreme' failed!", die_type: 'extreme' });
+  });
+
+  it('passes on an unknown die as 404 with the available dice', async () => {
+    const response = await request(roller.app).get('/roll?die=loaded');
+    expect(response.status).toBe(404);
+    expect(response.body).toMatchObject({
+      type: 'urn:dice-roller:problem:unknown-die',
+      detail: "Die 'loaded' not found",
+      available: ['fair', 'risky', 'extreme'],
+    });
+  });
+
+  it.each([
+    ['missing', ''],
+    ['empty', '?die='],
+    ['repeated', '?die=fair&die=risky'],
+    ['bracketed', '?die[]=fair'],
+    ['over-long', `?die=${'x'.repeat(65)}`],
+    ['odd characters', '?die=%3Cscript%3E'],
+  ])('rejects a %s die with 400 before calling die-service', async (_name, query) => {
+    const before = roller.logs.length;
+    const response = await request(roller.app).get(`/roll${query}`);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ type: 'urn:dice-roller:problem:invalid-parameter', parameter: 'die' });
+    expect(roller.logs.slice(before).map((line) => line.message)).not.toContain(
+      'Querying die service for specification',
+    );
+  });
+});
+
+describe('when die-service is not there', () => {
+  it('answers 503 at once when die-service refuses connections', async () => {
+    const { app } = rollerFor(await unreachableUrl());
+    const started = performance.now();
+    const response = await request(app).get('/roll?die=fair');
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({
+      type: 'urn:dice-roller:problem:upstream-unavailable',
+      detail: 'die-service is unavailable',
+    });
+    expect(JSON.stringify(response.body)).not.toContain('127.0.0.1');
+    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS * 5);
+  });
+
+  it('answers 504 when die-service does not answer within its timeout', async () => {
+    const { app } = rollerFor(silentUpstream.url);
+    const started = performance.now();
+    const response = await request(app).get('/roll?die=fair');
+    expect(response.status).toBe(504);
+    expect(response.body).toMatchObject({ type: 'urn:dice-roller:problem:upstream-timeout' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+  });
+
+  it('is not ready, though alive', async () => {
+    const { app } = rollerFor(await unreachableUrl());
+    expect((await request(app).get('/health')).status).toBe(200);
+    const ready = await request(app).get('/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({
+      type: 'urn:dice-roller:problem:not-ready',
+      detail: 'die-service is not reachable',
+    });
+  });
+});
+
+describe('metrics', () => {
+  it('labels rolls and die-service calls with known dice only', async () => {
+    nextRandom = 0.5;
+    await request(roller.app).get('/roll?die=risky');
+    for (let i = 0; i < 20; i++) await request(roller.app).get(`/roll?die=invented-${i}`);
+    const text = (await request(roller.app).get('/metrics')).text;
+    expect(text).toMatch(/^dice_rolls_total\{die_type="fair",result="success"\} [1-9]/m);
+    expect(text).toMatch(/^dice_rolls_total\{die_type="extreme",result="error"\} [1-9]/m);
+    expect(text).toMatch(/^dice_roll_value_bucket\{le="4",die_type="fair"\} [1-9]/m);
+    expect(text).toMatch(/^die_service_requests_total\{identifier="risky",status="success"\} [1-9]/m);
+    expect(text).toMatch(/^die_service_requests_total\{identifier="unknown",status="error_404"\} (2[0-9]|[3-9][0-9])/m);
+    expect(text).toMatch(/^die_service_requests_total\{identifier="unknown",status="connection_error"\} [1-9]/m);
+    expect(text).toMatch(/^die_service_requests_total\{identifier="unknown",status="timeout"\} [1-9]/m);
+    expect(text).toMatch(/^die_service_request_duration_seconds_count [1-9]/m);
+    expect(text).not.toContain('invented');
+  });
+});

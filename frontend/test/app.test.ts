@@ -1,0 +1,162 @@
+import { DiceRollerClient } from 'dice-roller/client';
+import { DieServiceClient } from 'die-service/client';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp as createDiceRollerApp } from '../../dice-roller/src/app';
+import { createApp as createDieServiceApp } from '../../die-service/src/app';
+import { BUNDLED_SPECIFICATIONS_FILE, loadSpecificationsFile } from '../../die-service/src/specifications-file';
+import { captureLogger } from '../../test/support/capture-logger';
+import { unreachableUrl } from '../../test/support/free-url';
+import { type Listening, listen, listenSilently } from '../../test/support/in-process';
+import { createApp } from '../src/app';
+
+const TIMEOUT_MS = 300;
+let dieServiceServer: Listening;
+let diceRollerServer: Listening;
+let silent: Listening;
+const closers: { close(): Promise<void> }[] = [];
+let nextRandom = 0.5;
+
+function frontendFor(diceRollerUrl: string, dieServiceUrl: string) {
+  const diceRoller = new DiceRollerClient({ baseUrl: diceRollerUrl, timeoutMs: TIMEOUT_MS });
+  const dieService = new DieServiceClient({ baseUrl: dieServiceUrl, timeoutMs: TIMEOUT_MS });
+  closers.push(diceRoller, dieService);
+  const captured = captureLogger('frontend');
+  return { app: createApp({ diceRoller, dieService, logger: captured.logger }), logs: captured.lines };
+}
+
+let frontend: ReturnType<typeof frontendFor>;
+
+beforeAll(async () => {
+  dieServiceServer = await listen(
+    createDieServiceApp({
+      catalog: loadSpecificationsFile(BUNDLED_SPECIFICATIONS_FILE),
+      logger: captureLogger().logger,
+    }),
+  );
+  const rollerClient = new DieServiceClient({ baseUrl: dieServiceServer.url, timeoutMs: TIMEOUT_MS });
+  closers.push(rollerClient);
+  diceRollerServer = await listen(
+    createDiceRollerApp({
+      dieService: rollerClient,
+      logger: captureLogger().logger,
+      maxDelayMs: 0,
+      random: () => nextRandom,
+    }),
+  );
+  silent = await listenSilently();
+  frontend = frontendFor(diceRollerServer.url, dieServiceServer.url);
+});
+
+afterAll(async () => {
+  await Promise.all(closers.map((closer) => closer.close()));
+  await Promise.all([dieServiceServer?.close(), diceRollerServer?.close(), silent?.close()]);
+});
+
+describe('GET /roll', () => {
+  it('returns the roll', async () => {
+    nextRandom = 0.99;
+    const response = await request(frontend.app).get('/roll?die=fair');
+    expect(response.status).toBe(200);
+    expect(response.body.roll).toBe(6);
+    expect(frontend.logs.map((line) => line.message)).toEqual(
+      expect.arrayContaining(['Roll requested', 'Roll succeeded']),
+    );
+  });
+
+  it("keeps dice-roller's status and detail for a failed die", async () => {
+    nextRandom = 0.05; // below risky's error rate of 0.1
+    const response = await request(frontend.app).get('/roll?die=risky');
+    expect(response.status).toBe(500);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({ type: 'urn:dice-roller:problem:die-failed', detail: "Die 'risky' failed!" });
+  });
+
+  it('keeps the 404 and the list of available dice for an unknown die', async () => {
+    const response = await request(frontend.app).get('/roll?die=loaded');
+    expect(response.status).toBe(404);
+    expect(response.body).toMatchObject({
+      type: 'urn:dice-roller:problem:unknown-die',
+      available: ['fair', 'risky', 'extreme'],
+    });
+  });
+
+  it.each([
+    ['missing', ''],
+    ['empty', '?die='],
+    ['repeated', '?die=a&die=b'],
+    ['too long', `?die=${'d'.repeat(100)}`],
+    ['odd characters', '?die=f%00ir'],
+  ])('rejects a %s die with 400', async (_name, query) => {
+    const response = await request(frontend.app).get(`/roll${query}`);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ type: 'urn:dice-roller:problem:invalid-parameter', parameter: 'die' });
+  });
+
+  it('answers 503 when dice-roller is unreachable', async () => {
+    const { app } = frontendFor(await unreachableUrl(), dieServiceServer.url);
+    const response = await request(app).get('/roll?die=fair');
+    expect(response.status).toBe(503);
+    expect(response.body).toMatchObject({
+      type: 'urn:dice-roller:problem:upstream-unavailable',
+      detail: 'dice-roller is unavailable',
+    });
+  });
+
+  it('answers 504 when dice-roller is too slow', async () => {
+    const { app } = frontendFor(silent.url, dieServiceServer.url);
+    const response = await request(app).get('/roll?die=fair');
+    expect(response.status).toBe(504);
+    expect(response.body).toMatchObject({ type: 'urn:dice-roller:problem:upstream-timeout' });
+  });
+});
+
+describe('the UI', () => {
+  it('serves the page with a strict Content-Security-Policy and no inline script', async () => {
+    const response = await request(frontend.app).get('/');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    const csp = String(response.headers['content-security-policy']);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(response.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(response.text).toContain('src="/assets/app.js"');
+  });
+
+  it('serves its assets and 404s a path traversal', async () => {
+    expect((await request(frontend.app).get('/assets/app.js')).status).toBe(200);
+    expect((await request(frontend.app).get('/assets/styles.css')).status).toBe(200);
+    const traversal = await request(frontend.app).get('/assets/..%2F..%2Fpackage.json');
+    expect(traversal.status).toBe(404);
+  });
+
+  it('lists the dice die-service knows', async () => {
+    const response = await request(frontend.app).get('/dice');
+    expect(response.body).toEqual({ identifiers: ['fair', 'risky', 'extreme'] });
+  });
+
+  it('answers 503 for the dice list while die-service is down, and the page still loads', async () => {
+    const { app } = frontendFor(diceRollerServer.url, await unreachableUrl());
+    expect((await request(app).get('/dice')).status).toBe(503);
+    expect((await request(app).get('/')).status).toBe(200);
+  });
+});
+
+describe('metrics', () => {
+  it('labels requests by known die, counting made-up dice as unknown', async () => {
+    nextRandom = 0.5;
+    for (let i = 0; i < 10; i++) await request(frontend.app).get(`/roll?die=made-up-${i}`);
+    await request(frontend.app).get('/roll?die=fair');
+    const text = (await request(frontend.app).get('/metrics')).text;
+    expect(text).toMatch(/^frontend_requests_total\{die_type="fair",status="received"\} [1-9]/m);
+    expect(text).toMatch(/^frontend_requests_total\{die_type="fair",status="success"\} [1-9]/m);
+    expect(text).toMatch(/^frontend_requests_total\{die_type="risky",status="error"\} [1-9]/m);
+    expect(text).toMatch(/^frontend_requests_total\{die_type="unknown",status="received"\} [1-9]/m);
+    expect(text).toMatch(/^backend_requests_total\{die_type="fair",status_code="200"\} [1-9]/m);
+    expect(text).toMatch(/^backend_requests_total\{die_type="unknown",status_code="404"\} (1[0-9]|[2-9][0-9])/m);
+    expect(text).toMatch(/^backend_requests_total\{die_type="unknown",status_code="connection_error"\} [1-9]/m);
+    expect(text).toMatch(/^backend_requests_total\{die_type="unknown",status_code="timeout"\} [1-9]/m);
+    expect(text).toMatch(/^backend_request_duration_seconds_count\{die_type="fair"\} [1-9]/m);
+    expect(text).not.toContain('made-up');
+  });
+});
