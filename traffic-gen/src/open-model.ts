@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OpenModelOptions } from './options';
+import type { Random } from './random';
+import type { Stats } from './stats';
+import type { Roll } from './traced-roll';
+
+export interface OpenModelDependencies {
+  roll: Roll;
+  random: Random;
+  dice: readonly string[];
+  stats: Stats;
+  /** Aborted when traffic-gen stops: no more arrivals. */
+  stop: AbortSignal;
+}
+
+/**
+ * The open model: requests arrive every 1/rate seconds whether or not earlier ones
+ * have been answered, as independent clients would send them, so a slow system
+ * shows up as growing latency instead of as a lower request rate. Arrivals that
+ * find `maxInFlight` requests still in flight are dropped and counted, which keeps
+ * traffic-gen's own memory and sockets bounded when the system falls behind.
+ */
+export class OpenModel {
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private startedAt = 0;
+
+  constructor(
+    private readonly options: Pick<OpenModelOptions, 'rate' | 'durationSeconds' | 'maxInFlight'>,
+    private readonly deps: OpenModelDependencies,
+  ) {}
+
+  async run(): Promise<void> {
+    const { rate, durationSeconds, maxInFlight } = this.options;
+    const { stop, stats } = this.deps;
+    // Arrival k is due at k / rate seconds; a run of D seconds has ceil(D * rate) of them.
+    const total = durationSeconds === undefined ? Number.POSITIVE_INFINITY : Math.ceil(durationSeconds * rate);
+    let arrivals = 0;
+    this.startedAt = performance.now();
+    while (!stop.aborted && arrivals < total) {
+      const due = Math.min(total, Math.floor(this.elapsedSeconds() * rate) + 1);
+      // After a pause of the event loop, the arrivals it missed are sent at once:
+      // the schedule follows the clock, not the previous request.
+      for (; arrivals < due; arrivals++) {
+        if (this.inFlight.size >= maxInFlight) stats.recordDropped();
+        else this.send();
+      }
+      if (arrivals >= total) break;
+      const wait = arrivals / rate - this.elapsedSeconds();
+      try {
+        await sleep(Math.max(0, wait * 1000), undefined, { signal: stop });
+      } catch {
+        break;
+      }
+    }
+    await Promise.all(this.inFlight);
+  }
+
+  /** "of 30s  target 100/s  dropped 0", for the progress line. */
+  progress(): string {
+    const { rate, durationSeconds } = this.options;
+    const of = durationSeconds === undefined ? '' : `of ${durationSeconds}s  `;
+    return `${of}target ${rate}/s  dropped ${this.deps.stats.dropped}`;
+  }
+
+  private elapsedSeconds(): number {
+    return (performance.now() - this.startedAt) / 1000;
+  }
+
+  private send(): void {
+    const request = this.deps.roll(this.deps.random.pick(this.deps.dice)).finally(() => this.inFlight.delete(request));
+    this.inFlight.add(request);
+  }
+}

@@ -1,0 +1,214 @@
+import type { RunOptions } from './options';
+import type { NotableRequest, Stats, Tally } from './stats';
+
+/** Resources traffic-gen itself used during the run. */
+export interface OwnUsage {
+  /** process.cpuUsage() over the run, microseconds. */
+  cpu: NodeJS.CpuUsage;
+  /** performance.eventLoopUtilization() over the run, 0..1. */
+  eventLoopUtilization: number;
+}
+
+export interface RunContext {
+  options: RunOptions;
+  dice: readonly string[];
+  seed: number;
+  elapsedMs: number;
+  interrupted: boolean;
+  usersCompleted: number;
+  usage: OwnUsage;
+}
+
+interface TallyJson {
+  requests: number;
+  successes: number;
+  failures: number;
+  failures_by_status: Record<string, number>;
+}
+
+interface NotableJson {
+  trace_id: string | null;
+  die: string;
+  status: string;
+  latency_ms: number;
+}
+
+/** The --json summary: one object, snake_case like the services' own JSON. */
+export interface Summary extends TallyJson {
+  model: 'users' | 'open';
+  url: string;
+  dice: string[];
+  seed: number;
+  settings: Record<string, unknown>;
+  interrupted: boolean;
+  elapsed_s: number;
+  by_die: Record<string, TallyJson>;
+  latency_ms: { min: number; mean: number; p50: number; p95: number; p99: number; max: number };
+  rate: { achieved: number; target: number | null };
+  users: { total: number; completed: number } | null;
+  in_flight_abandoned: number;
+  dropped: number;
+  slowest: NotableJson | null;
+  failed: NotableJson | null;
+  own_usage: { cpu_user_ms: number; cpu_system_ms: number; cpu_share: number; event_loop_utilization: number };
+}
+
+const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Statuses in a stable order: HTTP codes ascending, then the named failures. */
+function sortedStatuses(byStatus: Record<string, number>): [string, number][] {
+  return Object.entries(byStatus).sort(([a], [b]) => {
+    const [na, nb] = [Number(a), Number(b)];
+    if (Number.isNaN(na) || Number.isNaN(nb))
+      return Number.isNaN(na) ? (Number.isNaN(nb) ? a.localeCompare(b) : 1) : -1;
+    return na - nb;
+  });
+}
+
+function tallyJson(tally: Tally): TallyJson {
+  return {
+    requests: tally.requests,
+    successes: tally.successes,
+    failures: tally.failures,
+    failures_by_status: Object.fromEntries(sortedStatuses(tally.failuresByStatus)),
+  };
+}
+
+function notableJson(request: NotableRequest | undefined): NotableJson | null {
+  if (request === undefined) return null;
+  return {
+    trace_id: request.traceId ?? null,
+    die: request.die,
+    status: request.status,
+    latency_ms: round(request.latencyMs),
+  };
+}
+
+function settings(options: RunOptions): Record<string, unknown> {
+  const common = { timeout_s: options.timeoutSeconds };
+  return options.model === 'users'
+    ? { ...common, users: options.users, max_rolls: options.maxRolls, think_time_s: options.thinkTime }
+    : {
+        ...common,
+        rate: options.rate,
+        duration_s: options.durationSeconds ?? null,
+        max_in_flight: options.maxInFlight,
+      };
+}
+
+export function buildSummary(stats: Stats, context: RunContext): Summary {
+  const { options, usage } = context;
+  const seconds = context.elapsedMs / 1000;
+  const { latency } = stats;
+  const cpuMs = (usage.cpu.user + usage.cpu.system) / 1000;
+  return {
+    model: options.model,
+    url: options.url,
+    dice: [...context.dice],
+    seed: context.seed,
+    settings: settings(options),
+    interrupted: context.interrupted,
+    elapsed_s: round(seconds, 3),
+    ...tallyJson(stats.total),
+    by_die: Object.fromEntries([...stats.byDie].map(([die, tally]) => [die, tallyJson(tally)])),
+    latency_ms: {
+      min: round(latency.min),
+      mean: round(latency.mean),
+      p50: round(latency.percentile(50)),
+      p95: round(latency.percentile(95)),
+      p99: round(latency.percentile(99)),
+      max: round(latency.max),
+    },
+    rate: {
+      achieved: seconds > 0 ? round(stats.total.requests / seconds, 2) : 0,
+      target: options.model === 'open' ? options.rate : null,
+    },
+    users: options.model === 'users' ? { total: options.users, completed: context.usersCompleted } : null,
+    in_flight_abandoned: stats.abandoned,
+    dropped: stats.dropped,
+    slowest: notableJson(stats.slowest),
+    failed: notableJson(stats.failed),
+    own_usage: {
+      cpu_user_ms: round(usage.cpu.user / 1000),
+      cpu_system_ms: round(usage.cpu.system / 1000),
+      cpu_share: context.elapsedMs > 0 ? round(cpuMs / context.elapsedMs, 4) : 0,
+      event_loop_utilization: round(usage.eventLoopUtilization, 4),
+    },
+  };
+}
+
+function statusList(byStatus: Record<string, number>): string {
+  return Object.entries(byStatus)
+    .map(([status, count]) => `${status} x ${count}`)
+    .join(', ');
+}
+
+function percent(part: number, whole: number): string {
+  return whole === 0 ? '-' : `${round((100 * part) / whole)}%`;
+}
+
+function ms(value: number): string {
+  return value >= 1000 ? `${round(value / 1000, 2)} s` : `${round(value)} ms`;
+}
+
+function describeModel(summary: Summary): string {
+  const s = summary.settings;
+  if (summary.model === 'users') {
+    const think = s.think_time_s as { min: number; max: number };
+    const thinkText = think.max === 0 ? 'no think time' : `think time ${think.min}-${think.max} s`;
+    return `user model: ${s.users} users, 1-${s.max_rolls} rolls each, ${thinkText}`;
+  }
+  const duration = s.duration_s === null ? 'until stopped' : `for ${s.duration_s} s`;
+  return `open model: ${s.rate} req/s ${duration}, at most ${s.max_in_flight} in flight`;
+}
+
+/** The human summary: aligned label/value lines, trace ids ready to paste into Grafana. */
+export function formatSummary(summary: Summary): string {
+  const lines: [string, string][] = [];
+  const add = (label: string, value: string) => lines.push([label, value]);
+  add('Run', `${describeModel(summary)}${summary.interrupted ? '  (interrupted)' : ''}`);
+  add('Target', `${summary.url}  dice ${summary.dice.join(', ')}`);
+  add(
+    'Requests',
+    `${summary.requests} in ${round(summary.elapsed_s)} s, ${summary.rate.achieved} req/s` +
+      (summary.rate.target === null ? '' : ` (target ${summary.rate.target})`),
+  );
+  if (summary.users !== null) add('Users', `${summary.users.completed} of ${summary.users.total} completed`);
+  if (summary.dropped > 0) add('Dropped', `${summary.dropped} arrivals (too many requests in flight)`);
+  if (summary.in_flight_abandoned > 0) add('Abandoned', `${summary.in_flight_abandoned} in flight when stopped`);
+  add('Succeeded', `${summary.successes} (${percent(summary.successes, summary.requests)})`);
+  add(
+    'Failed',
+    `${summary.failures} (${percent(summary.failures, summary.requests)})` +
+      (summary.failures > 0 ? `: ${statusList(summary.failures_by_status)}` : ''),
+  );
+  const width = Math.max(4, ...Object.keys(summary.by_die).map((die) => die.length));
+  add('By die', `${'die'.padEnd(width)}  requests  succeeded  failed`);
+  for (const [die, tally] of Object.entries(summary.by_die)) {
+    const byStatus = tally.failures > 0 ? `  (${statusList(tally.failures_by_status)})` : '';
+    add(
+      '',
+      `${die.padEnd(width)}  ${String(tally.requests).padStart(8)}  ${String(tally.successes).padStart(9)}  ${String(tally.failures).padStart(6)}${byStatus}`,
+    );
+  }
+  if (summary.requests > 0) {
+    const l = summary.latency_ms;
+    add('Latency', `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  (mean ${ms(l.mean)})`);
+  }
+  if (summary.slowest !== null) {
+    const { trace_id, die, status, latency_ms } = summary.slowest;
+    add('Slowest', `trace ${trace_id ?? '(none)'}  ${ms(latency_ms)}, ${die}, ${status}`);
+  }
+  if (summary.failed !== null) {
+    const { trace_id, die, status } = summary.failed;
+    add('A failure', `trace ${trace_id ?? '(none)'}  ${die}, ${status}`);
+  }
+  const usage = summary.own_usage;
+  add(
+    'Own usage',
+    `CPU ${round(usage.cpu_share * 100)}% of one core, event loop busy ${round(usage.event_loop_utilization * 100)}%`,
+  );
+  add('Seed', `${summary.seed} (repeat the run with --seed ${summary.seed})`);
+  const labelWidth = Math.max(...lines.map(([label]) => label.length));
+  return lines.map(([label, value]) => `${label.padEnd(labelWidth)}  ${value}`).join('\n');
+}

@@ -1,0 +1,66 @@
+import type { Logger } from '@dice-roller/telemetry';
+import { type Attributes, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { FrontendClient } from './frontend-client';
+import type { RollResult, Stats } from './stats';
+
+const tracer = trace.getTracer('traffic-gen');
+
+/** Rolls `die` once; resolves with the result, or undefined when a forced stop cut the request off. */
+export type Roll = (die: string, attributes?: Attributes) => Promise<RollResult | undefined>;
+
+export interface RollerDependencies {
+  client: FrontendClient;
+  stats: Stats;
+  logger: Logger;
+  /** Aborted to cut off requests in flight (a second Ctrl-C, or the stop deadline). */
+  abort: AbortSignal;
+}
+
+/**
+ * Each simulated request is the root span of its own trace ("roll fair", service
+ * traffic-gen). The HTTP call runs inside it, so the undici instrumentation adds a
+ * client span and a `traceparent` header, and the trace continues in the frontend,
+ * dice-roller and die-service.
+ */
+export function createRoller({ client, stats, logger, abort }: RollerDependencies): Roll {
+  return (die, attributes = {}) =>
+    tracer.startActiveSpan(
+      `roll ${die}`,
+      { root: true, kind: SpanKind.INTERNAL, attributes: { 'die.type': die, ...attributes } },
+      async (span) => {
+        stats.recordStart();
+        const start = performance.now();
+        try {
+          const outcome = await client.roll(die, abort);
+          const latencyMs = performance.now() - start;
+          if (!outcome.ok && outcome.status === 'aborted') {
+            stats.recordAbandoned();
+            span.setStatus({ code: SpanStatusCode.ERROR, message: 'stopped by traffic-gen before an answer' });
+            return undefined;
+          }
+          const spanContext = span.spanContext();
+          const traceId = trace.isSpanContextValid(spanContext) ? spanContext.traceId : outcome.traceId;
+          const result: RollResult = {
+            die,
+            ok: outcome.ok,
+            status: outcome.ok ? '200' : outcome.status,
+            latencyMs,
+            traceId,
+          };
+          if (outcome.ok) {
+            span.setAttribute('roll.value', outcome.roll);
+          } else {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: `${outcome.status}: ${outcome.detail}` });
+          }
+          stats.record(result);
+          logger.debug(
+            { die_type: die, status: result.status, duration_ms: Math.round(latencyMs * 10) / 10 },
+            outcome.ok ? 'Roll succeeded' : 'Roll failed',
+          );
+          return result;
+        } finally {
+          span.end();
+        }
+      },
+    );
+}

@@ -1,0 +1,68 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '@dice-roller/telemetry';
+import type { UserModelOptions } from './options';
+import type { Random } from './random';
+import type { Roll } from './traced-roll';
+
+export interface UserModelDependencies {
+  roll: Roll;
+  random: Random;
+  dice: readonly string[];
+  logger: Logger;
+  /** Aborted when traffic-gen stops: no user starts another roll. */
+  stop: AbortSignal;
+}
+
+/** Resolves after `seconds`, or early (without error) when `signal` is aborted. */
+async function pause(seconds: number, signal: AbortSignal): Promise<void> {
+  if (seconds <= 0) return;
+  try {
+    await sleep(seconds * 1000, undefined, { signal });
+  } catch {
+    // Aborted: the caller sees `signal.aborted` and stops.
+  }
+}
+
+/**
+ * The closed model, as the seed ran it: `users` simulated users at once, each
+ * rolling between 1 and `maxRolls` times, a random die each time, with a think
+ * time between rolls. Each user draws from its own random stream, so with the same
+ * seed every user makes the same choices whatever the timing of the others.
+ */
+export class UserModel {
+  usersDone = 0;
+
+  constructor(
+    private readonly options: Pick<UserModelOptions, 'users' | 'maxRolls' | 'thinkTime'>,
+    private readonly deps: UserModelDependencies,
+  ) {}
+
+  async run(): Promise<void> {
+    const users = Array.from({ length: this.options.users }, (_, index) => this.user(index + 1));
+    await Promise.all(users);
+  }
+
+  /** "users 3/10 done", for the progress line. */
+  progress(): string {
+    return `users ${this.usersDone}/${this.options.users} done`;
+  }
+
+  private async user(id: number): Promise<void> {
+    const { roll, dice, logger, stop } = this.deps;
+    const random = this.deps.random.derive(id);
+    const { min, max } = this.options.thinkTime;
+    const rolls = random.integer(1, this.options.maxRolls);
+    let successes = 0;
+    let failures = 0;
+    for (let done = 0; done < rolls; done++) {
+      if (done > 0) await pause(random.between(min, max), stop);
+      if (stop.aborted) return;
+      const result = await roll(random.pick(dice), { 'traffic_gen.user': id });
+      if (result === undefined) return;
+      if (result.ok) successes += 1;
+      else failures += 1;
+    }
+    this.usersDone += 1;
+    logger.info({ user: id, rolls, successes, failures }, 'User completed');
+  }
+}
