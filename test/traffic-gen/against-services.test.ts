@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Summary } from '../../traffic-gen/src/summary';
+import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
+import { freePort } from '../support/ports';
+import { type Chain, type ServiceProcess, startChain, startService } from '../support/service-process';
+import { killLeftoverTrafficGen, runTrafficGen, TrafficGenProcess } from './traffic-gen-process';
+
+const receiver = new OtlpReceiver();
+let endpoint: string;
+let chain: Chain;
+let url: string;
+
+beforeAll(async () => {
+  endpoint = await receiver.start();
+  chain = await startChain({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ROLL_DELAY_MAX_MS: '20' });
+  url = chain.frontend.url;
+});
+
+afterAll(async () => {
+  await killLeftoverTrafficGen();
+  await chain?.stop();
+  await receiver.stop();
+});
+
+/** Spans of traffic-gen, the frontend, dice-roller and die-service for one roll. */
+const SPANS_PER_ROLL = 10;
+
+function expectCountsAddUp(summary: Summary): void {
+  expect(summary.successes + summary.failures).toBe(summary.requests);
+  const byDie = Object.values(summary.by_die);
+  expect(byDie.reduce((sum, die) => sum + die.requests, 0)).toBe(summary.requests);
+  expect(byDie.reduce((sum, die) => sum + die.failures, 0)).toBe(summary.failures);
+  expect(Object.values(summary.failures_by_status).reduce((a, b) => a + b, 0)).toBe(summary.failures);
+  for (const die of byDie) {
+    expect(die.successes + die.failures).toBe(die.requests);
+    expect(Object.values(die.failures_by_status).reduce((a, b) => a + b, 0)).toBe(die.failures);
+  }
+}
+
+function one(spans: ReceivedSpan[], predicate: (span: ReceivedSpan) => boolean, what: string): ReceivedSpan {
+  const matching = spans.filter(predicate);
+  expect(matching, what).toHaveLength(1);
+  return matching[0] as ReceivedSpan;
+}
+
+/** The trace starts in traffic-gen and continues in the frontend: root -> client -> frontend server. */
+async function expectTraceFromTrafficGen(traceId: string, die: string): Promise<ReceivedSpan[]> {
+  const spans = await receiver.waitForTrace(traceId, SPANS_PER_ROLL);
+  const root = one(spans, (span) => span.parentSpanId === undefined, 'root span');
+  expect(root).toMatchObject({ service: 'traffic-gen', name: `roll ${die}`, kind: 'internal' });
+  expect(root.attributes['die.type']).toBe(die);
+  const client = one(spans, (span) => span.service === 'traffic-gen' && span.kind === 'client', 'traffic-gen client');
+  expect(client.parentSpanId).toBe(root.spanId);
+  const frontendServer = one(
+    spans,
+    (span) => span.service === 'frontend' && span.kind === 'server',
+    'frontend server span',
+  );
+  expect(frontendServer.parentSpanId).toBe(client.spanId);
+  expect(spans.filter((span) => span.service === 'die-service' && span.kind === 'server')).toHaveLength(1);
+  return spans;
+}
+
+describe('traffic-gen against the running services', () => {
+  it('runs the user model: counts add up, every user finishes and logs it, summary on stdout only', async () => {
+    const users = 4;
+    const maxRolls = 5;
+    const run = await runTrafficGen(
+      ['--url', url, '--users', `${users}`, '--max-rolls', `${maxRolls}`, '--think-time', '0-0.01', '--json'],
+      endpoint,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    const summary = run.summary();
+    expect(summary).toMatchObject({
+      model: 'users',
+      url,
+      interrupted: false,
+      users: { total: users, completed: users },
+    });
+    expect(summary.dice).toEqual(['fair', 'risky', 'extreme']);
+    expect(summary.requests).toBeGreaterThanOrEqual(users);
+    expect(summary.requests).toBeLessThanOrEqual(users * maxRolls);
+    expectCountsAddUp(summary);
+    const { p50, p95, p99, max } = summary.latency_ms;
+    expect(p50 > 0 && p50 <= p95 && p95 <= p99 && p99 <= max).toBe(true);
+    expect(summary.rate.achieved).toBeGreaterThan(0);
+
+    const logs = run.logs();
+    const completed = logs.filter((line) => line.message === 'User completed');
+    expect(completed.map((line) => line.user).sort()).toEqual([1, 2, 3, 4]);
+    expect(completed.reduce((sum, line) => sum + Number(line.rolls), 0)).toBe(summary.requests);
+    expect(logs.at(-1)).toMatchObject({
+      service: 'traffic-gen',
+      level: 'INFO',
+      message: 'Traffic generation complete',
+      requests: summary.requests,
+    });
+
+    // The slowest request's trace id is a trace that starts in traffic-gen.
+    const slowest = summary.slowest;
+    expect(slowest?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    await expectTraceFromTrafficGen(String(slowest?.trace_id), String(slowest?.die));
+  });
+
+  it('repeats the same run with the same --seed', async () => {
+    const args = ['--url', url, '--users', '3', '--max-rolls', '8', '--think-time', '0', '--seed', '42', '--json'];
+    const [first, second] = await Promise.all([runTrafficGen(args, endpoint), runTrafficGen(args, endpoint)]);
+    const requestsByDie = (summary: Summary) =>
+      Object.fromEntries(Object.entries(summary.by_die).map(([die, tally]) => [die, tally.requests]));
+    expect(first.summary().seed).toBe(42);
+    expect(requestsByDie(first.summary())).toEqual(requestsByDie(second.summary()));
+    const rollsPerUser = (logs: Record<string, unknown>[]) =>
+      Object.fromEntries(logs.filter((l) => l.message === 'User completed').map((l) => [l.user, l.rolls]));
+    expect(rollsPerUser(first.logs())).toEqual(rollsPerUser(second.logs()));
+  });
+
+  it('runs the open model at --rate for --duration and reports failures of a failing die by status', async () => {
+    const run = await runTrafficGen(
+      ['--url', url, '--rate', '100', '--duration', '0.5s', '--dice', 'extreme', '--json'],
+      endpoint,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const summary = run.summary();
+    // Arrivals at 0, 10, ..., 490 ms.
+    expect(summary.requests + summary.dropped + summary.in_flight_abandoned).toBe(50);
+    expect(summary).toMatchObject({ model: 'open', dice: ['extreme'], rate: { target: 100 }, users: null });
+    expectCountsAddUp(summary);
+    // extreme fails half the time: P(no failure in 50 rolls) = 2^-50.
+    expect(summary.failures_by_status['500']).toBeGreaterThan(0);
+    expect(summary.by_die.extreme?.failures_by_status['500']).toBe(summary.failures_by_status['500']);
+
+    expect(summary.failed).toMatchObject({ die: 'extreme', status: '500' });
+    const spans = await expectTraceFromTrafficGen(String(summary.failed?.trace_id), 'extreme');
+    const root = spans.find((span) => span.parentSpanId === undefined);
+    expect(root?.status.code).toBe('error');
+    expect(spans.find((span) => span.service === 'dice-roller' && span.kind === 'server')?.status.code).toBe('error');
+  });
+
+  it('stops on Ctrl-C: no new requests, summary of what was done, spans flushed, exit 130', async () => {
+    const trafficGen = new TrafficGenProcess(['--url', url, '--rate', '50', '--dice', 'fair', '--json'], endpoint);
+    await trafficGen.waitForStderr('Traffic generation started');
+    const spansBefore = receiver.spans.length;
+    // Some rolls have been traced and exported: the run is well under way.
+    await receiver.waitFor((spans) =>
+      spans.slice(spansBefore).filter((span) => span.service === 'traffic-gen' && span.name === 'roll fair').length >= 5
+        ? true
+        : undefined,
+    );
+    trafficGen.signal('SIGINT');
+    const run = await trafficGen.done;
+    expect(run.code, run.stderr).toBe(130);
+    const summary = run.summary();
+    expect(summary.interrupted).toBe(true);
+    expect(summary.requests).toBeGreaterThanOrEqual(5);
+    expectCountsAddUp(summary);
+    expect(run.stderr).toContain('Stopping (SIGINT)');
+    expect(run.logs().at(-1)).toMatchObject({ message: 'Traffic generation interrupted' });
+    // The last requests' spans were flushed before exit.
+    await receiver.waitFor((spans) =>
+      spans.some((span) => span.traceId === summary.slowest?.trace_id && span.service === 'traffic-gen')
+        ? true
+        : undefined,
+    );
+  });
+
+  it('rejects --dice naming a die the system does not offer, with what it offers', async () => {
+    const run = await runTrafficGen(['--url', url, '--dice', 'fair,loaded'], endpoint);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('--dice: "loaded" not offered by the system');
+    expect(run.stderr).toContain('(it offers fair, risky, extreme)');
+  });
+});
+
+describe('traffic-gen when it cannot run', () => {
+  let lonelyFrontend: ServiceProcess | undefined;
+
+  afterAll(async () => {
+    await killLeftoverTrafficGen();
+    await lonelyFrontend?.stop();
+  });
+
+  it('exits 1 within seconds when nothing answers at --url, saying what to start', async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const run = await runTrafficGen(['--url', nowhere], endpoint);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`Cannot reach the frontend at ${nowhere}`);
+    expect(run.stderr).toContain('npm start');
+    expect(run.elapsedMs).toBeLessThan(5_000);
+  });
+
+  it('exits 1 naming die-service when the frontend answers but cannot list the dice', async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    lonelyFrontend = await startService('frontend', {
+      env: { DIE_SERVICE_URL: nowhere, DICE_ROLLER_URL: nowhere, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+    });
+    const run = await runTrafficGen(['--url', lonelyFrontend.url], endpoint);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('answers but cannot list the dice');
+    expect(run.stderr).toContain('HTTP 503');
+    expect(run.stderr).toContain('Start die-service');
+  });
+
+  it('exits 2 with a usage error for bad options, and prints the help with --help', async () => {
+    const [bad, conflicting, help] = await Promise.all([
+      runTrafficGen(['--users', 'ten'], endpoint),
+      runTrafficGen(['--rate', '10', '--max-rolls', '3'], endpoint),
+      runTrafficGen(['--help'], endpoint),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--users must be a whole number from 1 to 10000 (got "ten")');
+    expect(bad.stderr).toContain('Run traffic-gen --help');
+    expect(conflicting.code).toBe(2);
+    expect(conflicting.stderr).toContain('--max-rolls belongs to the user model');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: traffic-gen [options]');
+    expect(help.stdout).toContain('--think-time MIN-MAX');
+  });
+});

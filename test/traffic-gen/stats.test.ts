@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { LatencyHistogram } from '../../traffic-gen/src/latency-histogram';
+import type { RunOptions } from '../../traffic-gen/src/options';
+import { Random } from '../../traffic-gen/src/random';
+import { type RollResult, Stats } from '../../traffic-gen/src/stats';
+import { buildSummary, formatSummary } from '../../traffic-gen/src/summary';
+
+function exactPercentile(sorted: number[], p: number): number {
+  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1] as number;
+}
+
+describe('latency histogram', () => {
+  it('gives percentiles within 1% of the exact nearest-rank value, and exact min, max and mean', () => {
+    const random = new Random(3);
+    const values = Array.from({ length: 20_000 }, () => 0.05 + random.next() ** 3 * 5_000);
+    const histogram = new LatencyHistogram();
+    for (const value of values) histogram.record(value);
+    const sorted = [...values].sort((a, b) => a - b);
+    for (const p of [50, 95, 99, 100]) {
+      const exact = exactPercentile(sorted, p);
+      expect(Math.abs(histogram.percentile(p) - exact) / exact).toBeLessThan(0.01);
+    }
+    expect(histogram.min).toBe(sorted[0]);
+    expect(histogram.max).toBe(sorted.at(-1));
+    expect(histogram.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 6);
+  });
+
+  it('answers 0 when empty and the value itself for one sample', () => {
+    const histogram = new LatencyHistogram();
+    expect([histogram.percentile(50), histogram.max, histogram.mean]).toEqual([0, 0, 0]);
+    histogram.record(12.5);
+    expect([histogram.percentile(50), histogram.percentile(99), histogram.min, histogram.max]).toEqual([
+      12.5, 12.5, 12.5, 12.5,
+    ]);
+  });
+});
+
+const result = (die: string, status: RollResult['status'], latencyMs: number, traceId: string): RollResult => ({
+  die,
+  ok: status === '200',
+  status,
+  latencyMs,
+  traceId,
+});
+
+const options: RunOptions = {
+  model: 'users',
+  url: 'http://localhost:8105',
+  dice: undefined,
+  seed: 9,
+  timeoutSeconds: 10,
+  json: true,
+  users: 2,
+  maxRolls: 3,
+  thinkTime: { min: 0, max: 0 },
+};
+
+describe('run statistics and summary', () => {
+  const stats = new Stats(['fair', 'risky', 'extreme']);
+  for (const roll of [
+    result('fair', '200', 10, 'a'.repeat(32)),
+    result('extreme', '500', 30, 'b'.repeat(32)),
+    result('extreme', 'timeout', 20, 'c'.repeat(32)),
+    result('risky', '200', 50, 'd'.repeat(32)),
+  ]) {
+    stats.recordStart();
+    stats.record(roll);
+  }
+  stats.recordStart();
+  const summary = buildSummary(stats, {
+    options,
+    dice: ['fair', 'risky', 'extreme'],
+    seed: 9,
+    elapsedMs: 2_000,
+    interrupted: false,
+    usersCompleted: 2,
+    usage: { cpu: { user: 30_000, system: 10_000 }, eventLoopUtilization: 0.01 },
+  });
+
+  it('counts successes and failures by status, overall and by die', () => {
+    expect(stats.inFlight).toBe(1);
+    expect(summary).toMatchObject({
+      requests: 4,
+      successes: 2,
+      failures: 2,
+      failures_by_status: { '500': 1, timeout: 1 },
+      by_die: {
+        fair: { requests: 1, successes: 1, failures: 0, failures_by_status: {} },
+        risky: { requests: 1, successes: 1, failures: 0 },
+        extreme: { requests: 2, successes: 0, failures: 2, failures_by_status: { '500': 1, timeout: 1 } },
+      },
+      rate: { achieved: 2, target: null },
+      users: { total: 2, completed: 2 },
+      latency_ms: { min: 10, max: 50, mean: 27.5 },
+      own_usage: { cpu_user_ms: 30, cpu_system_ms: 10, cpu_share: 0.02 },
+    });
+    expect(Object.keys(summary.failures_by_status)).toEqual(['500', 'timeout']);
+  });
+
+  it('names the slowest request and the first failure by trace id', () => {
+    expect(summary.slowest).toEqual({ trace_id: 'd'.repeat(32), die: 'risky', status: '200', latency_ms: 50 });
+    expect(summary.failed).toEqual({ trace_id: 'b'.repeat(32), die: 'extreme', status: '500', latency_ms: 30 });
+  });
+
+  it('prints a readable summary with the trace ids and the seed', () => {
+    const text = formatSummary(summary);
+    expect(text).toContain('Requests   4 in 2 s, 2 req/s');
+    expect(text).toContain('Failed     2 (50%): 500 x 1, timeout x 1');
+    expect(text).toMatch(/extreme\s+2\s+0\s+2\s+\(500 x 1, timeout x 1\)/);
+    expect(text).toContain(`Slowest    trace ${'d'.repeat(32)}`);
+    expect(text).toContain(`A failure  trace ${'b'.repeat(32)}`);
+    expect(text).toContain('--seed 9');
+  });
+});

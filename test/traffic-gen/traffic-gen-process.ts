@@ -1,0 +1,132 @@
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Summary } from '../../traffic-gen/src/summary';
+import { REPO_ROOT } from '../support/service-process';
+
+export interface TrafficGenRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time from spawn to exit, milliseconds. */
+  elapsedMs: number;
+  /** The --json summary (stdout parsed as one JSON object). */
+  summary(): Summary;
+  /** stderr's JSON log lines. */
+  logs(): Record<string, unknown>[];
+}
+
+const running = new Set<ChildProcessByStdio<null, Readable, Readable>>();
+
+/**
+ * traffic-gen as `npm start -w traffic-gen` runs it: the telemetry bootstrap
+ * loaded first, logs on stderr, spans to `otlpEndpoint`.
+ */
+export class TrafficGenProcess {
+  readonly done: Promise<TrafficGenRun>;
+  private stdout = '';
+  private stderr = '';
+  private readonly waiters = new Set<() => void>();
+  private readonly child: ChildProcessByStdio<null, Readable, Readable>;
+
+  constructor(args: readonly string[], otlpEndpoint: string, env: Record<string, string> = {}) {
+    const startedAt = performance.now();
+    this.child = spawn(process.execPath, ['--require', '@dice-roller/telemetry/register', 'dist/cli.js', ...args], {
+      cwd: path.join(REPO_ROOT, 'traffic-gen'),
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        LOG_STREAM: 'stderr',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    running.add(this.child);
+    this.child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk;
+    });
+    this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+      for (const wake of this.waiters) wake();
+    });
+    this.done = new Promise((resolve) => {
+      this.child.once('close', (code, signal) => {
+        running.delete(this.child);
+        for (const wake of this.waiters) wake();
+        const { stdout, stderr } = this;
+        resolve({
+          code,
+          signal,
+          stdout,
+          stderr,
+          elapsedMs: performance.now() - startedAt,
+          summary: () => JSON.parse(stdout) as Summary,
+          logs: () =>
+            stderr
+              .split('\n')
+              .filter((line) => line.startsWith('{'))
+              .map((line) => JSON.parse(line) as Record<string, unknown>),
+        });
+      });
+    });
+  }
+
+  /** Resolves once stderr contains `text`; rejects if the process exits first or after `timeoutMs`. */
+  waitForStderr(text: string, timeoutMs = 15_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.stderr.includes(text)) finish(resolve);
+        else if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          finish(() => reject(new Error(`traffic-gen exited before writing "${text}":\n${this.stderr}`)));
+        }
+      };
+      const finish = (settle: () => void) => {
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        settle();
+      };
+      const timer = setTimeout(
+        () =>
+          finish(() => reject(new Error(`traffic-gen did not write "${text}" in ${timeoutMs} ms:\n${this.stderr}`))),
+        timeoutMs,
+      );
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+}
+
+/** Runs traffic-gen to completion, killing it if it outlives `timeoutMs`. */
+export async function runTrafficGen(
+  args: readonly string[],
+  otlpEndpoint: string,
+  { env = {}, timeoutMs = 30_000 }: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<TrafficGenRun> {
+  const trafficGen = new TrafficGenProcess(args, otlpEndpoint, env);
+  const timer = setTimeout(() => trafficGen.signal('SIGKILL'), timeoutMs);
+  try {
+    return await trafficGen.done;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** For afterAll: whatever traffic-gen a test left running (a failed assertion midway) is killed. */
+export async function killLeftoverTrafficGen(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('close', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
