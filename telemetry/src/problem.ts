@@ -8,6 +8,7 @@ import { currentTraceId } from './request-span';
  */
 export const ProblemType = {
   invalidParameter: 'urn:dice-roller:problem:invalid-parameter',
+  badRequest: 'urn:dice-roller:problem:bad-request',
   unknownDie: 'urn:dice-roller:problem:unknown-die',
   dieFailed: 'urn:dice-roller:problem:die-failed',
   upstreamUnavailable: 'urn:dice-roller:problem:upstream-unavailable',
@@ -101,7 +102,7 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
     const status = Number(httpError.status ?? httpError.statusCode);
     if (Number.isInteger(status) && status >= 400 && status < 500) {
       sendProblem(res, {
-        type: ProblemType.invalidParameter,
+        type: ProblemType.badRequest,
         title: 'Bad request',
         status,
         detail:

@@ -25,6 +25,9 @@ function createInstrumentations() {
   return [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (request) => isOperationalPath(request.url),
+      // Calls to other services go through undici (traced below); the only
+      // node:http client here is the OTLP exporter itself, which is not worth a metric.
+      disableOutgoingRequestInstrumentation: true,
     }),
     // One span per route handler is what helps a reader; middleware and router
     // layers would add a dozen empty spans to every trace.

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { answerClientError } from './client-error';
 import { flushLogs } from './logger';
 import { shutdownTelemetry } from './sdk-handle';
 import { withTimeout } from './with-timeout';
@@ -12,8 +13,6 @@ const TELEMETRY_FLUSH_DEADLINE_MS = 2_000;
 
 export interface RunServerOptions {
   port: number;
-  /** Loopback-only by default would break containers; set HOST to restrict. */
-  host?: string;
   logger: Logger;
   /** Released after the server has stopped serving (connection pools, timers). */
   onStopped?: () => Promise<void>;
@@ -21,9 +20,9 @@ export interface RunServerOptions {
   startupFields?: Record<string, unknown>;
 }
 
-function listen(app: Express, port: number, host: string | undefined): Promise<Server> {
+function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, ...((host === undefined ? [] : [host]) as []), () => resolve(server));
+    const server = app.listen(port, () => resolve(server));
     server.once('error', reject);
   });
 }
@@ -36,9 +35,10 @@ function listen(app: Express, port: number, host: string | undefined): Promise<S
  */
 export async function runServer(
   app: Express,
-  { port, host, logger, onStopped, startupFields }: RunServerOptions,
+  { port, logger, onStopped, startupFields }: RunServerOptions,
 ): Promise<Server> {
-  const server = await listen(app, port, host);
+  const server = await listen(app, port);
+  server.on('clientError', answerClientError);
   // Idle keep-alive sockets must not outlive an upstream's pool (undici keeps them 4 s).
   server.keepAliveTimeout = 5_000;
   const address = server.address();
