@@ -1,0 +1,201 @@
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { stringify } from 'yaml';
+import { freePort } from './ports';
+
+/**
+ * A real Prometheus server (the `prometheus` binary on PATH: Debian's package in
+ * CI) on a free loopback port, with a temporary data directory and the given
+ * configuration. A missing binary is an error, never a reason to skip.
+ */
+
+export interface PrometheusConfig {
+  global?: Record<string, unknown>;
+  scrape_configs: ScrapeConfig[];
+  [key: string]: unknown;
+}
+
+export interface ScrapeConfig {
+  job_name: string;
+  metrics_path?: string;
+  static_configs?: { targets: string[]; labels?: Record<string, string> }[];
+  [key: string]: unknown;
+}
+
+interface ApiResponse<T> {
+  status: 'success' | 'error';
+  data: T;
+  error?: string;
+}
+
+export interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface ActiveTarget {
+  labels: Record<string, string>;
+  scrapePool: string;
+  scrapeUrl: string;
+  health: 'up' | 'down' | 'unknown';
+  lastError: string;
+  lastScrape: string;
+}
+
+export interface ExemplarSeries {
+  seriesLabels: Record<string, string>;
+  exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
+}
+
+const running = new Set<ChildProcessByStdio<null, Readable, Readable>>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export class PrometheusServer {
+  private output = '';
+
+  constructor(
+    readonly url: string,
+    private readonly child: ChildProcessByStdio<null, Readable, Readable>,
+    private readonly dataDir: string,
+  ) {
+    running.add(child);
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.once('exit', () => running.delete(child));
+  }
+
+  /** The last lines Prometheus logged, for failure messages. */
+  get log(): string {
+    return this.output;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  async api<T>(endpoint: string, params: Record<string, string> = {}): Promise<T> {
+    const query = new URLSearchParams(params).toString();
+    const response = await fetch(`${this.url}/api/v1/${endpoint}${query === '' ? '' : `?${query}`}`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await response.json()) as ApiResponse<T>;
+    if (body.status !== 'success') throw new Error(`Prometheus ${endpoint}: ${body.error ?? response.status}`);
+    return body.data;
+  }
+
+  /** An instant query's vector result. */
+  async query(expression: string): Promise<Sample[]> {
+    const data = await this.api<{ resultType: string; result: Sample[] }>('query', { query: expression });
+    return data.result;
+  }
+
+  async activeTargets(): Promise<ActiveTarget[]> {
+    return (await this.api<{ activeTargets: ActiveTarget[] }>('targets', { state: 'active' })).activeTargets;
+  }
+
+  async exemplars(expression: string, sinceSeconds: number): Promise<ExemplarSeries[]> {
+    const now = Date.now() / 1000;
+    return this.api<ExemplarSeries[]>('query_exemplars', {
+      query: expression,
+      start: String(now - sinceSeconds),
+      end: String(now + 60),
+    });
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    try {
+      if (!this.exited) {
+        const exited = new Promise((resolve) => this.child.once('exit', resolve));
+        this.child.kill('SIGTERM');
+        const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+        await exited;
+        clearTimeout(timer);
+      }
+    } finally {
+      rmSync(this.dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined; fails after
+ * `timeoutMs` with the last error or value it saw.
+ */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 30_000, intervalMs = 250 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not true within ${timeoutMs} ms${last === undefined ? '' : ` (last error: ${last})`}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/**
+ * Starts Prometheus with exemplar storage and the remote-write receiver, as the
+ * stack runs it. `config` receives the port Prometheus listens on (for its own
+ * scrape job) and returns the configuration to run.
+ */
+export async function startPrometheus(config: (port: number) => PrometheusConfig): Promise<PrometheusServer> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'prometheus-test-'));
+  const configFile = path.join(dataDir, 'prometheus.yml');
+  writeFileSync(configFile, stringify(config(port)));
+  const child = spawn(
+    'prometheus',
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${path.join(dataDir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--enable-feature=exemplar-storage',
+      '--web.enable-remote-write-receiver',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const spawned = new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error) =>
+      reject(new Error(`cannot run prometheus (install Debian's prometheus package): ${error.message}`)),
+    );
+  });
+  try {
+    await spawned;
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const server = new PrometheusServer(`http://127.0.0.1:${port}`, child, dataDir);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ready = await fetch(`${server.url}/-/ready`, { signal: AbortSignal.timeout(1_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return server;
+    if (server.exited || Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`Prometheus did not become ready (exited: ${server.exited}):\n${server.log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
