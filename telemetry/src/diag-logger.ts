@@ -29,12 +29,14 @@ export class RateLimitedDiagLogger implements DiagLogger {
 
   constructor(private readonly logger: Logger) {}
 
-  error(message: string): void {
-    this.warn(message);
+  error(message: string, ...args: unknown[]): void {
+    this.warn(message, ...args);
   }
 
-  warn(message: string): void {
-    const summary = summarise(message);
+  warn(message: string, ...args: unknown[]): void {
+    // Some components pass the cause separately: diag.error('export failed', error).
+    const cause = args.find((arg): arg is Error => arg instanceof Error);
+    const summary = [summarise(message), cause?.message].filter(Boolean).join(': ');
     const now = Date.now();
     const last = this.lastLogged.get(summary);
     if (last !== undefined && now - last < REPEAT_INTERVAL_MS) return;

@@ -139,10 +139,16 @@ export class OtlpReceiver {
         return;
       }
       try {
-        const received = decode(request.headers['content-type'], await readBody(request));
+        const contentType = request.headers['content-type'];
+        const received = decode(contentType, await readBody(request));
         this.spans.push(...received);
         for (const wake of this.waiters) wake();
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        // An empty ExportTraceServiceResponse, in the encoding of the request.
+        if (contentType?.includes('application/json')) {
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        } else {
+          response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        }
       } catch (error) {
         response.writeHead(400).end(String(error));
       }
