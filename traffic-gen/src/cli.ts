@@ -33,13 +33,13 @@ function usageError(message: string): number {
   return EXIT.usage;
 }
 
+type StopSignal = 'SIGINT' | 'SIGTERM';
+
 /**
  * Ctrl-C (or SIGTERM) once: no new requests, those in flight get STOP_GRACE_MS,
  * then the summary of what was done. Twice: cut off what is in flight at once.
  * Three times: exit immediately.
  */
-type StopSignal = 'SIGINT' | 'SIGTERM';
-
 function handleSignals(terminal: Terminal, stop: AbortController, abort: AbortController) {
   let received: StopSignal | undefined;
   let count = 0;
