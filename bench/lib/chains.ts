@@ -1,0 +1,169 @@
+/**
+ * The three variants of the chain the benchmark compares, each started as real
+ * processes on free loopback ports:
+ *   1. the project as shipped: full tracing to a live OTLP sink, metrics, logs at
+ *      the default level written to a file;
+ *   2. the project with OTEL_SDK_DISABLED=true (metrics and logs still on);
+ *   3. the yardstick: bare node:http servers with undici keep-alive pools.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, LoggedProcess, REPO_ROOT, waitUntilOk } from './processes';
+
+export type VariantId = 1 | 2 | 3;
+
+export const VARIANT_NAMES: Record<VariantId, string> = {
+  1: 'project, full telemetry',
+  2: 'project, OTEL_SDK_DISABLED=true',
+  3: 'bare node:http chain',
+};
+
+export interface ChainService {
+  name: string;
+  url: string;
+  process: LoggedProcess;
+  /** p99 event-loop delay in seconds since the previous call (each call starts a new window). */
+  readLagP99(): Promise<number | undefined>;
+}
+
+export interface Chain {
+  variant: VariantId;
+  /** The URL the load drives: the frontend's /roll of a fair die. */
+  rollUrl: string;
+  services: ChainService[];
+  stop(): Promise<void>;
+}
+
+export interface ChainOptions {
+  /** Undefined leaves ROLL_DELAY_MAX_MS unset: the services' default (1000). */
+  rollDelayMaxMs: number | undefined;
+  /** Where the services' log files go. */
+  logDir: string;
+  /** A label for log file names. */
+  label: string;
+  /** For variant 1: the OTLP endpoint spans are exported to. */
+  otlpEndpoint?: string;
+  /** Extra flags for node (such as --cpu-prof), per service name. */
+  nodeFlags?: (service: string) => string[];
+}
+
+function baseEnvironment(): Record<string, string> {
+  // Nothing inherited but PATH and HOME, so a developer's OTEL_* or LOG_LEVEL
+  // cannot change what is measured. NODE_ENV as the Dockerfiles set it.
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production' };
+}
+
+async function readPromLag(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`${url}/metrics`, {
+      headers: { accept: 'text/plain' },
+      signal: AbortSignal.timeout(5_000),
+    });
+    const text = await response.text();
+    const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readBareLag(url: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`${url}/__lag`, { signal: AbortSignal.timeout(5_000) });
+    return ((await response.json()) as { p99_seconds: number }).p99_seconds;
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkRoll(rollUrl: string): Promise<void> {
+  const response = await fetch(rollUrl, { signal: AbortSignal.timeout(10_000) });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`${rollUrl} answered ${response.status}: ${body}`);
+}
+
+async function stopAll(services: ChainService[]): Promise<void> {
+  await Promise.all(services.map((service) => service.process.stop()));
+}
+
+/** Variants 1 and 2: each service started exactly as `npm start` starts it, logs to a file. */
+export async function startProjectChain(variant: 1 | 2, options: ChainOptions): Promise<Chain> {
+  mkdirSync(options.logDir, { recursive: true });
+  const [diePort, rollerPort, frontendPort] = [await freePort(), await freePort(), await freePort()];
+  const dieServiceUrl = `http://127.0.0.1:${diePort}`;
+  const diceRollerUrl = `http://127.0.0.1:${rollerPort}`;
+  const telemetry: Record<string, string> =
+    variant === 2
+      ? { OTEL_SDK_DISABLED: 'true' }
+      : { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' };
+  const delay: Record<string, string> =
+    options.rollDelayMaxMs === undefined ? {} : { ROLL_DELAY_MAX_MS: String(options.rollDelayMaxMs) };
+
+  const start = (name: string, port: number, env: Record<string, string>): ChainService => {
+    const url = `http://127.0.0.1:${port}`;
+    const process = new LoggedProcess({
+      name,
+      args: [...(options.nodeFlags?.(name) ?? []), '--require', '@dice-roller/telemetry/register', 'dist/server.js'],
+      cwd: path.join(REPO_ROOT, name),
+      env: { ...baseEnvironment(), ...telemetry, ...delay, PORT: String(port), ...env },
+      logFile: path.join(options.logDir, `${options.label}-${name}.log`),
+    });
+    return { name, url, process, readLagP99: () => readPromLag(url) };
+  };
+
+  const services = [
+    start('die-service', diePort, {}),
+    start('dice-roller', rollerPort, { DIE_SERVICE_URL: dieServiceUrl }),
+    start('frontend', frontendPort, { DIE_SERVICE_URL: dieServiceUrl, DICE_ROLLER_URL: diceRollerUrl }),
+  ];
+  const rollUrl = `http://127.0.0.1:${frontendPort}/roll?die=fair`;
+  try {
+    for (const service of services) await waitUntilOk(`${service.url}/health`, service.process);
+    await waitUntilOk(`${services[2]?.url}/ready`, services[2]?.process as LoggedProcess);
+    await checkRoll(rollUrl);
+  } catch (error) {
+    await stopAll(services);
+    throw error;
+  }
+  return { variant, rollUrl, services, stop: () => stopAll(services) };
+}
+
+/** Variant 3: the yardstick in bench/bare-chain/, three processes like the project's. */
+export async function startBareChain(options: ChainOptions): Promise<Chain> {
+  mkdirSync(options.logDir, { recursive: true });
+  const [diePort, rollerPort, frontendPort] = [await freePort(), await freePort(), await freePort()];
+  const script = path.join(__dirname, '..', 'bare-chain', 'server.js');
+  const delay: Record<string, string> =
+    options.rollDelayMaxMs === undefined ? {} : { ROLL_DELAY_MAX_MS: String(options.rollDelayMaxMs) };
+
+  const start = (name: string, role: string, port: number, env: Record<string, string>): ChainService => {
+    const url = `http://127.0.0.1:${port}`;
+    const process = new LoggedProcess({
+      name,
+      args: [...(options.nodeFlags?.(name) ?? []), script, role],
+      cwd: REPO_ROOT,
+      env: { ...baseEnvironment(), ...delay, PORT: String(port), ...env },
+      logFile: path.join(options.logDir, `${options.label}-${name}.log`),
+    });
+    return { name, url, process, readLagP99: () => readBareLag(url) };
+  };
+
+  const services = [
+    start('die-service', 'die', diePort, {}),
+    start('dice-roller', 'roller', rollerPort, { UPSTREAM_URL: `http://127.0.0.1:${diePort}` }),
+    start('frontend', 'frontend', frontendPort, { UPSTREAM_URL: `http://127.0.0.1:${rollerPort}` }),
+  ];
+  const rollUrl = `http://127.0.0.1:${frontendPort}/roll?die=fair`;
+  try {
+    for (const service of services) await waitUntilOk(`${service.url}/health`, service.process);
+    await checkRoll(rollUrl);
+  } catch (error) {
+    await stopAll(services);
+    throw error;
+  }
+  return { variant: 3, rollUrl, services, stop: () => stopAll(services) };
+}
+
+export function startChain(variant: VariantId, options: ChainOptions): Promise<Chain> {
+  return variant === 3 ? startBareChain(options) : startProjectChain(variant, options);
+}
