@@ -25,9 +25,25 @@ interface ReplayedImage {
   command: string[];
 }
 
-/** The environment npm and node run with: nothing inherited from the test runner's own npm. */
+/** The environment the replayed services run with: nothing inherited. */
 function cleanEnvironment(): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+}
+
+/**
+ * The environment npm runs with: this machine's (registry, proxy and certificate
+ * settings included), less what `npm test` sets for its own scripts, which would
+ * point the install at the repository instead of the temporary folder.
+ */
+const NPM_SCRIPT_VARIABLES =
+  /^npm_(lifecycle_|package_|command$|config_(local_prefix|prefix|workspaces?|include_workspace_root|omit|include|global)$)/i;
+
+function npmEnvironment(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && !NPM_SCRIPT_VARIABLES.test(entry[0]),
+    ),
+  );
 }
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string>): Promise<string> {
@@ -80,7 +96,7 @@ async function replayFinalStage(name: BuiltService): Promise<ReplayedImage> {
       const install = args.split('&&')[0]?.trim() ?? '';
       expect(install).toMatch(/^npm ci /);
       const [, ...npmArgs] = install.split(/\s+/);
-      await run('npm', [...npmArgs, '--prefer-offline'], workdir, { ...cleanEnvironment(), ...env });
+      await run('npm', [...npmArgs, '--prefer-offline'], workdir, { ...npmEnvironment(), ...env });
     } else if (keyword === 'ENTRYPOINT' || keyword === 'CMD') {
       command = [...(keyword === 'CMD' ? command : []), ...execForm(args)];
     }
@@ -171,7 +187,7 @@ describe.each(APP_SERVICES)('the %s image command', (name) => {
           const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1_000) });
           return response.status;
         },
-        { timeoutMs: 20_000 },
+        { timeoutMs: 30_000 },
       ).catch((error: Error) => {
         throw new Error(`${error.message}\n${output}`);
       });
