@@ -14,6 +14,16 @@ export { optionalQueryParam, type QueryParamRule, requiredQueryParam } from './q
 export { currentTraceId, requestSpan, sampledTraceId } from './request-span';
 export { shutdownTelemetry } from './sdk-handle';
 export { runServer } from './server-lifecycle';
+export {
+  formatServerTiming,
+  parseServerTiming,
+  ServerTiming,
+  type ServerTimingEntry,
+  serverTiming,
+  serverTimingHeader,
+  serverTimingOf,
+  traceResponseHeader,
+} from './server-timing';
 export { createServiceApp, type ReadinessCheck, type ServiceInfo } from './service-app';
 export { serviceIdentity } from './service-identity';
 export { startService } from './start-service';
