@@ -8,6 +8,8 @@ import {
   requestSpan,
   requiredQueryParam,
   sampledTraceId,
+  serverTiming,
+  serverTimingOf,
   serviceIdentity,
   UnexpectedUpstreamResponse,
   UpstreamFailure,
@@ -73,12 +75,14 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
     return 'connection_error';
   }
 
-  async function fetchSpecification(die: string): Promise<DieSpecification> {
+  async function fetchSpecification(die: string, res: Response): Promise<DieSpecification> {
     logger.info({ identifier: die }, 'Querying die service for specification');
     const start = performance.now();
-    const record = (status: string) => {
+    const record = (status: string, upstreamServerTiming?: string) => {
+      const elapsedMs = performance.now() - start;
       dieServiceRequests.inc({ identifier: dieLabel(die), status });
-      observeWithExemplar(dieServiceRequestDuration, {}, (performance.now() - start) / 1000, sampledTraceId());
+      observeWithExemplar(dieServiceRequestDuration, {}, elapsedMs / 1000, sampledTraceId());
+      serverTimingOf(res)?.recordUpstream('die-service', elapsedMs, upstreamServerTiming);
     };
     let lookup: Awaited<ReturnType<DieServiceClient['getSpecification']>>;
     try {
@@ -90,7 +94,7 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
       throw upstreamProblem(die, error);
     }
     if (!lookup.found) {
-      record('error_404');
+      record('error_404', lookup.serverTiming);
       logger.warn({ identifier: die, available: lookup.available }, 'Die service does not know this die');
       throw new ProblemError({
         type: ProblemType.unknownDie,
@@ -101,7 +105,7 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
       });
     }
     knownDice.add(die);
-    record('success');
+    record('success', lookup.serverTiming);
     logger.info(
       { identifier: die, faces: lookup.specification.faces, error_rate: lookup.specification.error_rate },
       'Die specification retrieved from service',
@@ -113,7 +117,7 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
     const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
     const span = requestSpan();
     span?.setAttribute('die.type', die);
-    const specification = await fetchSpecification(die);
+    const specification = await fetchSpecification(die, res);
     span?.setAttributes({ 'die.faces': specification.faces, 'die.error_rate': specification.error_rate });
 
     const outcome = await rollDie(specification, { maxDelayMs, ...(random === undefined ? {} : { random }) });
@@ -145,6 +149,7 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
     readiness: async () =>
       (await dieService.isReachable()) ? { ready: true } : { ready: false, reason: 'die-service is not reachable' },
     routes: (app) => {
+      app.use(serverTiming('dice-roller'));
       app
         .route('/')
         .get((_req, res) => {

@@ -1,7 +1,10 @@
-import { type Problem, UnexpectedUpstreamResponse, Upstream } from '@dice-roller/telemetry';
+import { type Problem, serverTimingHeader, UnexpectedUpstreamResponse, Upstream } from '@dice-roller/telemetry';
 
 /** What dice-roller answered: a roll, or a problem (unknown die, die failed, its upstream down). */
-export type RollAnswer = { rolled: true; roll: number } | { rolled: false; problem: Problem };
+export type RollAnswer = ({ rolled: true; roll: number } | { rolled: false; problem: Problem }) & {
+  /** dice-roller's Server-Timing header (its own entries and die-service's), for the caller to relay. */
+  serverTiming?: string;
+};
 
 export interface DiceRollerClientOptions {
   baseUrl: string;
@@ -30,8 +33,10 @@ export class DiceRollerClient {
   async roll(die: string): Promise<RollAnswer> {
     const response = await this.upstream.getJson('/roll', { die });
     const body = response.body as { roll?: unknown } | undefined;
-    if (response.status === 200 && typeof body?.roll === 'number') return { rolled: true, roll: body.roll };
-    if (response.status >= 400 && isProblem(response.body)) return { rolled: false, problem: response.body };
+    const serverTiming = serverTimingHeader(response.headers);
+    const timing = serverTiming === undefined ? {} : { serverTiming };
+    if (response.status === 200 && typeof body?.roll === 'number') return { rolled: true, roll: body.roll, ...timing };
+    if (response.status >= 400 && isProblem(response.body)) return { rolled: false, problem: response.body, ...timing };
     throw new UnexpectedUpstreamResponse(this.upstream.name, response.status);
   }
 

@@ -6,6 +6,7 @@ import {
   ProblemError,
   ProblemType,
   requestSpan,
+  serverTiming,
   serviceIdentity,
 } from '@dice-roller/telemetry';
 import type { Express, Request, Response } from 'express';
@@ -71,6 +72,7 @@ export function createApp({ catalog, logger }: DieServiceDependencies): Express 
     // Specs are loaded before the app exists: if it serves, it is ready.
     readiness: async () => ({ ready: true }),
     routes: (app) => {
+      app.use(serverTiming('die-service'));
       app
         .route('/')
         .get((_req, res) => {

@@ -1,12 +1,16 @@
-import { UnexpectedUpstreamResponse, Upstream } from '@dice-roller/telemetry';
+import { serverTimingHeader, UnexpectedUpstreamResponse, Upstream } from '@dice-roller/telemetry';
 import type { DieSpecification } from './die-specification';
 
 export { DIE_IDENTIFIER_RULE, isDieIdentifier } from './die-identifier';
 export type { DieSpecification } from './die-specification';
 
-export type SpecificationLookup =
+export type SpecificationLookup = (
   | { found: true; specification: DieSpecification }
-  | { found: false; available: string[] };
+  | { found: false; available: string[] }
+) & {
+  /** die-service's own Server-Timing header, for the caller to relay. */
+  serverTiming?: string;
+};
 
 export interface DieServiceClientOptions {
   baseUrl: string;
@@ -36,14 +40,16 @@ export class DieServiceClient {
 
   async getSpecification(identifier: string): Promise<SpecificationLookup> {
     const response = await this.upstream.getJson('/dice', { identifier });
+    const serverTiming = serverTimingHeader(response.headers);
+    const timing = serverTiming === undefined ? {} : { serverTiming };
     if (response.status === 200) {
       const body = response.body as { specification?: DieSpecification } | undefined;
-      if (body?.specification !== undefined) return { found: true, specification: body.specification };
+      if (body?.specification !== undefined) return { found: true, specification: body.specification, ...timing };
     }
     if (response.status === 404) {
       const body = response.body as { available?: unknown } | undefined;
       const available = Array.isArray(body?.available) ? body.available.filter((id) => typeof id === 'string') : [];
-      return { found: false, available };
+      return { found: false, available, ...timing };
     }
     throw new UnexpectedUpstreamResponse(this.upstream.name, response.status);
   }
