@@ -12,6 +12,8 @@ import {
   requiredQueryParam,
   sampledTraceId,
   sendProblem,
+  serverTiming,
+  serverTimingOf,
   serviceIdentity,
   UpstreamFailure,
 } from '@dice-roller/telemetry';
@@ -19,6 +21,7 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import type { DiceRollerClient, RollAnswer } from 'dice-roller/client';
 import { DIE_IDENTIFIER_RULE, type DieServiceClient } from 'die-service/client';
 import express, { type Express, type Request, type Response } from 'express';
+import { grafanaLinkTemplates } from './grafana-links';
 import { backendRequestDuration, backendRequests, frontendRequests } from './metrics';
 
 export interface FrontendDependencies {
@@ -49,11 +52,15 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
   // rolled it; anything else a client sends is counted as "unknown".
   const knownDice = new Set<string>();
   const dieLabel = (die: string) => (knownDice.has(die) ? die : 'unknown');
+  const linkTemplates = grafanaUrl === undefined ? null : grafanaLinkTemplates(grafanaUrl);
 
   async function listDice(_req: Request, res: Response): Promise<void> {
     logger.info('Fetching available die types from die service');
+    const start = performance.now();
     try {
-      const identifiers = await dieService.listDice();
+      const identifiers = await dieService.listDice().finally(() => {
+        serverTimingOf(res)?.recordUpstream('die-service', performance.now() - start);
+      });
       for (const identifier of identifiers) knownDice.add(identifier);
       logger.info({ count: identifiers.length, identifiers }, 'Die list fetched from die service');
       res.json({ identifiers });
@@ -120,6 +127,7 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
     try {
       answer = await diceRoller.roll(die);
     } catch (error) {
+      serverTimingOf(res)?.recordUpstream('dice-roller', performance.now() - start);
       const { label, problem } = failedCall(error, traceId);
       backendRequests.inc({ die_type: dieLabel(die), status_code: label });
       observeWithExemplar(
@@ -135,6 +143,9 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
       return;
     }
 
+    // dice-roller's Server-Timing carries its own entries and die-service's: the
+    // frontend's response shows the whole chain.
+    serverTimingOf(res)?.recordUpstream('dice-roller', performance.now() - start, answer.serverTiming);
     const statusCode = answer.rolled ? 200 : answer.problem.status;
     if (answer.rolled || answer.problem.type === ProblemType.dieFailed) knownDice.add(die);
     backendRequests.inc({ die_type: dieLabel(die), status_code: String(statusCode) });
@@ -172,6 +183,7 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
     readiness: async () =>
       (await diceRoller.isReachable()) ? { ready: true } : { ready: false, reason: 'dice-roller is not reachable' },
     routes: (app) => {
+      app.use(serverTiming('frontend'));
       app
         .route('/')
         .get((_req, res) => {
@@ -189,7 +201,7 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
       app
         .route('/ui-config')
         .get((_req, res) => {
-          res.json({ grafana_url: grafanaUrl ?? null });
+          res.json({ grafana_url: grafanaUrl ?? null, links: linkTemplates });
         })
         .all(methodNotAllowed());
       app.route('/dice').get(listDice).all(methodNotAllowed());

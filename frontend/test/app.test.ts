@@ -1,3 +1,4 @@
+import { parseServerTiming } from '@dice-roller/telemetry';
 import { DiceRollerClient } from 'dice-roller/client';
 import { DieServiceClient } from 'die-service/client';
 import request from 'supertest';
@@ -17,12 +18,17 @@ let silent: Listening;
 const closers: { close(): Promise<void> }[] = [];
 let nextRandom = 0.5;
 
-function frontendFor(diceRollerUrl: string, dieServiceUrl: string) {
+function frontendFor(diceRollerUrl: string, dieServiceUrl: string, grafanaUrl?: string) {
   const diceRoller = new DiceRollerClient({ baseUrl: diceRollerUrl, timeoutMs: TIMEOUT_MS });
   const dieService = new DieServiceClient({ baseUrl: dieServiceUrl, timeoutMs: TIMEOUT_MS });
   closers.push(diceRoller, dieService);
   const captured = captureLogger('frontend');
-  return { app: createApp({ diceRoller, dieService, logger: captured.logger }), logs: captured.lines };
+  return { app: createApp({ diceRoller, dieService, logger: captured.logger, grafanaUrl }), logs: captured.lines };
+}
+
+/** The Server-Timing entry names of a response, in order. */
+function timingNames(response: request.Response): string[] {
+  return parseServerTiming(response.headers['server-timing']).map((entry) => entry.name);
 }
 
 let frontend: ReturnType<typeof frontendFor>;
@@ -126,6 +132,7 @@ describe('the UI', () => {
   it('serves its assets and 404s a path traversal', async () => {
     expect((await request(frontend.app).get('/assets/app.js')).status).toBe(200);
     expect((await request(frontend.app).get('/assets/styles.css')).status).toBe(200);
+    expect((await request(frontend.app).get('/assets/favicon.svg')).status).toBe(200);
     const traversal = await request(frontend.app).get('/assets/..%2F..%2Fpackage.json');
     expect(traversal.status).toBe(404);
   });
@@ -139,6 +146,76 @@ describe('the UI', () => {
     const { app } = frontendFor(diceRollerServer.url, await unreachableUrl());
     expect((await request(app).get('/dice')).status).toBe(503);
     expect((await request(app).get('/')).status).toBe(200);
+  });
+});
+
+describe('Server-Timing', () => {
+  const CHAIN = ['frontend', 'frontend.wait', 'dice-roller', 'dice-roller.wait', 'die-service'];
+
+  it("relays dice-roller's and die-service's timings after the frontend's own", async () => {
+    nextRandom = 0.5;
+    const response = await request(frontend.app).get('/roll?die=fair');
+    expect(response.status).toBe(200);
+    const entries = parseServerTiming(response.headers['server-timing']);
+    expect(entries.map((entry) => entry.name)).toEqual(CHAIN);
+    expect(entries[1]).toMatchObject({ description: 'frontend waiting on dice-roller' });
+    expect(entries[3]).toMatchObject({ description: 'dice-roller waiting on die-service' });
+    const duration = (name: string) => entries.find((entry) => entry.name === name)?.duration ?? Number.NaN;
+    // Each service's time contains its wait, and each wait contains the next service's time.
+    expect(duration('frontend')).toBeGreaterThanOrEqual(duration('frontend.wait'));
+    expect(duration('frontend.wait')).toBeGreaterThanOrEqual(duration('dice-roller'));
+    expect(duration('dice-roller')).toBeGreaterThanOrEqual(duration('dice-roller.wait'));
+    expect(duration('dice-roller.wait')).toBeGreaterThanOrEqual(duration('die-service'));
+  });
+
+  it('relays them for a failed roll and an unknown die too', async () => {
+    nextRandom = 0.05;
+    expect(timingNames(await request(frontend.app).get('/roll?die=risky'))).toEqual(CHAIN);
+    expect(timingNames(await request(frontend.app).get('/roll?die=loaded'))).toEqual(CHAIN);
+  });
+
+  it('has the wait alone when dice-roller does not answer', async () => {
+    const { app } = frontendFor(await unreachableUrl(), dieServiceServer.url);
+    const response = await request(app).get('/roll?die=fair');
+    expect(response.status).toBe(503);
+    expect(timingNames(response)).toEqual(['frontend', 'frontend.wait']);
+  });
+
+  it('has only its own time for a rejected request', async () => {
+    expect(timingNames(await request(frontend.app).get('/roll?die='))).toEqual(['frontend']);
+  });
+
+  it('times the wait on die-service for the dice list', async () => {
+    const response = await request(frontend.app).get('/dice');
+    expect(parseServerTiming(response.headers['server-timing'])).toEqual([
+      expect.objectContaining({ name: 'frontend' }),
+      expect.objectContaining({ name: 'frontend.wait', description: 'frontend waiting on die-service' }),
+    ]);
+  });
+
+  it('comes with the page and its assets too, without traceresponse when there is no trace', async () => {
+    const response = await request(frontend.app).get('/');
+    expect(timingNames(response)).toEqual(['frontend']);
+    expect(response.headers.traceresponse).toBeUndefined();
+  });
+});
+
+describe('GET /ui-config', () => {
+  it('has no Grafana links without GRAFANA_URL', async () => {
+    const response = await request(frontend.app).get('/ui-config');
+    expect(response.body).toEqual({ grafana_url: null, links: null });
+  });
+
+  it('gives the page link templates for a trace and its logs with GRAFANA_URL', async () => {
+    const { app } = frontendFor(diceRollerServer.url, dieServiceServer.url, 'http://grafana.test:3000');
+    const response = await request(app).get('/ui-config');
+    expect(response.body).toEqual({
+      grafana_url: 'http://grafana.test:3000',
+      links: {
+        trace: expect.stringMatching(/^http:\/\/grafana\.test:3000\/explore\?.*__TRACE_ID__/),
+        logs: expect.stringMatching(/^http:\/\/grafana\.test:3000\/explore\?.*__TRACE_ID__/),
+      },
+    });
   });
 });
 
