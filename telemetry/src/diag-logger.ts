@@ -20,7 +20,7 @@ function summarise(message: string): string {
 
 /**
  * Routes the OpenTelemetry SDK's own warnings and errors (such as a failed span
- * export) into the service log, once per distinct message per minute. A collector
+ * export) into the service log, once per kind of message per minute. A collector
  * that is down then shows up as one clear warning a minute instead of one per
  * batch of spans, and the service never floods its own log.
  */
@@ -37,10 +37,12 @@ export class RateLimitedDiagLogger implements DiagLogger {
     // Some components pass the cause separately: diag.error('export failed', error).
     const cause = args.find((arg): arg is Error => arg instanceof Error);
     const summary = [summarise(message), cause?.message].filter(Boolean).join(': ');
+    // "Dropped 450 spans" and "Dropped 1696 spans" are the same news.
+    const kind = summary.replace(/\d+/g, '#');
     const now = Date.now();
-    const last = this.lastLogged.get(summary);
+    const last = this.lastLogged.get(kind);
     if (last !== undefined && now - last < REPEAT_INTERVAL_MS) return;
-    this.lastLogged.set(summary, now);
+    this.lastLogged.set(kind, now);
     // Outside any request's context: an export runs on a timer that may have been
     // armed inside a request, and its failure does not belong to that trace.
     context.with(ROOT_CONTEXT, () => {

@@ -5,6 +5,8 @@ import type { AddressInfo, Socket } from 'node:net';
 export interface Listening {
   url: string;
   port: number;
+  /** Connections currently open to this server. */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,7 @@ async function track(server: Server): Promise<Listening> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    openConnections: () => sockets.size,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
