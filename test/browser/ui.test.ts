@@ -262,24 +262,65 @@ describe('the page', () => {
   });
 });
 
-describe('with die-service down when the page loads', () => {
-  it('loads, says the dice are unavailable, and fills the dropdown once die-service starts', async () => {
+describe('when die-service goes away, and comes back with other dice', () => {
+  /** The second file drops `browser_d8` and adds `late_d12`. */
+  const NEW_SPECIFICATIONS = {
+    fair: SPECIFICATIONS.fair,
+    always_fails: SPECIFICATIONS.always_fails,
+    late_d12: { faces: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], error_rate: 0 },
+  };
+
+  async function restartDieService(): Promise<void> {
+    const specFile = path.join(specDir, 'new-dice.json');
+    writeFileSync(specFile, JSON.stringify(NEW_SPECIFICATIONS));
+    restarted.push(
+      await startService('die-service', { port: chain.dieService.port, env: { DIE_SPECS_FILE: specFile } }),
+    );
+  }
+
+  it('shows the dependency failure with its detail and trace id, then an unknown die, and refreshes the dice', async () => {
+    await openPage();
+    await poll(() => dieSelect().isEnabled()).toBe(true);
     await chain.dieService.stop();
+
+    await roll('fair');
+    expect(await text('#result-value')).toBe('Upstream unavailable');
+    expect(await text('#result-detail')).toBe('die-service is unavailable');
+    expect(await text('#result-status')).toBe('HTTP 503');
+    expect(await text('#result-trace')).toMatch(/^[0-9a-f]{32}$/);
+    // The journey ends where the chain broke.
+    expect((await waterfallHops()).map((hop) => hop.name)).toEqual(['frontend', 'dice-roller']);
+
+    await restartDieService();
+    await roll('browser_d8'); // still offered by this page, gone from die-service
+    expect(await text('#result-value')).toBe('Unknown die');
+    expect(await text('#result-detail')).toBe("Die 'browser_d8' not found");
+    expect(await text('#result-status')).toBe('HTTP 404');
+    expect(await text('#result-trace')).toMatch(/^[0-9a-f]{32}$/);
+    await poll(async () => (await diceOffered()).map((die) => die.value)).toEqual(['fair', 'always_fails', 'late_d12']);
+    expect(report.failedResponses).toEqual(['503 /roll', '404 /roll']);
+
+    await roll('late_d12');
+    expect(await text('#result-value')).toMatch(/^([1-9]|1[0-2])$/);
+  });
+
+  it('loads with die-service down, says the dice are unavailable, and fills the dropdown once it starts', async () => {
+    await restarted.at(-1)?.stop();
     await openPage();
     await poll(() => text('#dice-status')).toMatch(/^Could not load the dice/);
     expect(await text('#dice-status')).toContain('die-service is unavailable');
     expect(await dieSelect().isDisabled()).toBe(true);
     expect(await rollButton().isDisabled()).toBe(true);
 
-    restarted.push(
-      await startService('die-service', {
-        port: chain.dieService.port,
-        env: { DIE_SPECS_FILE: path.join(specDir, 'dice.json') },
-      }),
-    );
+    await restartDieService();
     await poll(() => dieSelect().isEnabled()).toBe(true);
-    expect((await diceOffered()).map((die) => die.value)).toEqual(['fair', 'always_fails', 'browser_d8']);
+    expect(await diceOffered()).toEqual([
+      { value: 'fair', label: 'Fair' },
+      { value: 'always_fails', label: 'Always fails' },
+      { value: 'late_d12', label: 'Late d12' },
+    ]);
     expect(await text('#dice-status')).toBe('');
+    expect(report.failedResponses.length).toBeGreaterThan(0);
     expect(report.failedResponses.every((failure) => failure === '503 /dice')).toBe(true);
 
     await roll('fair');
