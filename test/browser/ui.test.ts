@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseServerTiming } from '../../telemetry/src/server-timing';
 import { launchChromium, type PageReport, watchPage } from '../support/browser';
 import { OtlpReceiver } from '../support/otlp-receiver';
 import { type Chain, REPO_ROOT, type ServiceProcess, startChain, startService } from '../support/service-process';
@@ -235,6 +236,29 @@ describe('the page', () => {
     expect(rows[1]).toContain('Die failed');
     expect(rows[1]).toContain('500');
     expect(rows[1]).toContain(failedTrace);
+  });
+
+  it('reads Server-Timing headers as the services parse them', async () => {
+    await openPage();
+    const headers = [
+      'frontend;dur=58.3;desc="frontend total", frontend.wait;dur=56.9;desc="frontend waiting on dice-roller"',
+      'a;desc="say \\"hi\\", then; go";dur=1, b ; DUR = 2 ;Desc=token',
+      'a;dur=fast, b;dur=1;dur=2;desc=x;desc=y;start=5, c',
+      '',
+    ];
+    for (const header of headers) {
+      // The page's script is a classic script: its top-level functions are globals.
+      const inPage = await page.evaluate(
+        (value) => [
+          ...(globalThis as unknown as { parseServerTiming: (h: string) => Map<string, object> }).parseServerTiming(
+            value,
+          ),
+        ],
+        header,
+      );
+      const onServer = parseServerTiming(header).map(({ name, ...timing }) => [name, timing]);
+      expect(inPage, header).toEqual(onServer);
+    }
   });
 
   it('fits a phone-width screen', async () => {

@@ -10,7 +10,7 @@ const DICE_RETRY_MAX_MS = 5000;
 /** The frontend answers within DICE_ROLLER_TIMEOUT_MS; this only guards against a lost connection. */
 const ROLL_TIMEOUT_MS = 30_000;
 const TRACE_ID = /^[0-9a-f]{32}$/;
-/** Seconds of Grafana time range on each side of a roll, for its trace and logs. */
+/** How much time on each side of a roll Grafana searches for its trace and logs. */
 const LINK_RANGE_MS = 60_000;
 
 /** The chain, in call order. Each service names its Server-Timing entries after itself. */
@@ -42,6 +42,7 @@ const historyRows = $('history-rows');
 let linkTemplates = null;
 let uiConfigLoaded = Promise.resolve();
 let rolling = false;
+let diceRetryTimer;
 const history = [];
 
 /** "fair" -> "Fair", "loaded_d20" -> "Loaded d20". */
@@ -219,13 +220,14 @@ function fillDice(identifiers) {
 
 /** Loads the dice, retrying with a growing pause while die-service is unavailable. */
 async function loadDice(retryMs = DICE_RETRY_FIRST_MS) {
+  clearTimeout(diceRetryTimer);
   try {
     fillDice(await fetchDice());
     diceStatus.textContent = '';
   } catch (error) {
     if (dieSelect.disabled) dieSelect.replaceChildren(new Option('Dice unavailable', ''));
     diceStatus.textContent = `Could not load the dice (${error.message}). Trying again in ${Math.round(retryMs / 1000)} s…`;
-    setTimeout(() => loadDice(Math.min(retryMs * 2, DICE_RETRY_MAX_MS)), retryMs);
+    diceRetryTimer = setTimeout(() => loadDice(Math.min(retryMs * 2, DICE_RETRY_MAX_MS)), retryMs);
   }
 }
 
