@@ -3,8 +3,9 @@
  * question, in this order: overview (RED per service), die-service, service to
  * service, dice-roller, frontend, runtime, logs, traces.
  *
- * Every query names metrics and labels the services really expose (DESIGN.md,
- * "Telemetry contracts"); test/dashboards/ runs each PromQL expression against a
+ * Every query names metrics and labels the services really expose (each
+ * service's src/metrics.ts; the root README, "The telemetry, and how it is
+ * made"); test/dashboards/ runs each PromQL expression against a
  * real Prometheus scraping the real services, and parses every LogQL and TraceQL
  * query. Edit here, then `node grafana-dashboards/src/generate.mts`.
  */

@@ -25,7 +25,16 @@ import {
   variablesOf,
 } from '../support/dashboards';
 import { REPO_ROOT } from '../support/service-process';
-import { APP_SERVICES, alloyBlock, alloyObjectKeys, parseAlloy, readText, readYaml, STACK_DIR } from '../support/stack';
+import {
+  APP_SERVICES,
+  alloyBlock,
+  alloyObjectKeys,
+  loadProject,
+  parseAlloy,
+  readText,
+  readYaml,
+  STACK_DIR,
+} from '../support/stack';
 
 /**
  * The dashboards as files, checked without running anything: they are what
@@ -209,6 +218,13 @@ describe('the dashboard files', () => {
     expect(result.error).toBeUndefined();
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
+  });
+});
+
+describe('the Grafana these checks are written for', () => {
+  it('is the one the stack pins: Grafana 13 (revisit the schema version and panel list on a new major)', () => {
+    const image = loadProject().services.get('grafana')?.service.image;
+    expect(image).toMatch(/^grafana\/grafana:13\.\d+\.\d+$/);
   });
 });
 
