@@ -282,7 +282,7 @@ export function serviceGraphPanel(title: string, description: string): nodegraph
 /** A panel and its size on Grafana's 24-column grid. */
 export interface Cell {
   panel: cog.Builder<dashboard.Panel>;
-  /** Columns, out of 24. Each line of a row fills exactly 24. */
+  /** Columns, out of 24: panels fill a line left to right, the next line starts after 24. */
   w: number;
   /** Height in grid units (30 px each). */
   h: number;
