@@ -1,20 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type PrometheusConfig, type PrometheusServer, startPrometheus } from '../support/prometheus';
+import { eventually, type PrometheusServer } from '../support/prometheus';
 import { type Chain, startChain } from '../support/service-process';
-import { APP_SERVICES, readYaml, STACK_DIR } from '../support/stack';
+import { APP_SERVICES } from '../support/stack';
+import { STACK_PROMETHEUS_YML, startStackPrometheus } from '../support/stack-prometheus';
 
 /**
  * The stack's Prometheus configuration, checked by promtool and then run by a
  * real Prometheus against the three services started on loopback.
  */
-
-const PROMETHEUS_YML = path.join(STACK_DIR, 'prometheus', 'prometheus.yml');
-const stackConfig = readYaml<PrometheusConfig>(PROMETHEUS_YML);
-
-/** Jobs of the stack whose targets run here; the collector does not. */
-const NOT_RUN_HERE = new Set(['otel-collector']);
 
 /** prom-client's default gauges named like counters; promtool flags them, nothing else may be flagged. */
 const TOLERATED_LINT =
@@ -62,36 +56,6 @@ let prometheus: PrometheusServer;
 let expectedJobs: string[];
 const startedAt = Date.now();
 
-/** The stack's scrape jobs, with `service:port` targets rewritten to the local services. */
-function localConfig(port: number): PrometheusConfig {
-  const local: Record<string, string> = {
-    'die-service:8103': new URL(chain.dieService.url).host,
-    'dice-roller:8104': new URL(chain.diceRoller.url).host,
-    'frontend:8105': new URL(chain.frontend.url).host,
-    'localhost:9090': `127.0.0.1:${port}`,
-  };
-  const scrapeConfigs = stackConfig.scrape_configs
-    .filter((job) => !NOT_RUN_HERE.has(job.job_name))
-    .map((job) => ({
-      ...job,
-      static_configs: (job.static_configs ?? []).map((group) => ({
-        ...group,
-        targets: group.targets.map((target) => {
-          const rewritten = local[target];
-          if (rewritten === undefined) throw new Error(`job ${job.job_name}: no local target for ${target}`);
-          return rewritten;
-        }),
-      })),
-    }));
-  expectedJobs = scrapeConfigs.map((job) => job.job_name);
-  return {
-    ...stackConfig,
-    // Shortened for the test, so that a few seconds see several scrapes.
-    global: { ...stackConfig.global, scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-    scrape_configs: scrapeConfigs,
-  };
-}
-
 async function roll(die: string): Promise<number> {
   const response = await fetch(`${chain.frontend.url}/roll?die=${die}`);
   await response.arrayBuffer();
@@ -100,7 +64,7 @@ async function roll(die: string): Promise<number> {
 
 beforeAll(async () => {
   chain = await startChain({ ROLL_DELAY_MAX_MS: '20' });
-  prometheus = await startPrometheus(localConfig);
+  ({ prometheus, jobs: expectedJobs } = await startStackPrometheus(chain));
   // Traffic the contract's metrics describe: the dice list, successes and failures.
   expect((await fetch(`${chain.frontend.url}/dice`)).status).toBe(200);
   for (let i = 0; i < 5; i++) {
@@ -124,7 +88,7 @@ function runPromtool(args: string[], input?: string) {
 
 describe('promtool', () => {
   it('accepts the stack Prometheus configuration', () => {
-    const result = runPromtool(['check', 'config', PROMETHEUS_YML]);
+    const result = runPromtool(['check', 'config', STACK_PROMETHEUS_YML]);
     expect(result.stdout + result.stderr).toContain('SUCCESS');
     expect(result.status, result.stdout + result.stderr).toBe(0);
   });
