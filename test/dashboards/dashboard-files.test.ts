@@ -43,7 +43,7 @@ import {
  * real data in prometheus-queries.test.ts.
  */
 
-const SCHEMA_FILE = path.join(REPO_ROOT, '..', 'shared', 'schemas', 'grafana-dashboard.jsonschema.json');
+const SCHEMA_FILE = path.join(REPO_ROOT, 'test', 'schemas', 'grafana-dashboard.jsonschema.json');
 const dashboards = loadDashboards();
 const queries = dashboards.flatMap(queriesOf);
 
@@ -229,7 +229,7 @@ describe('the Grafana these checks are written for', () => {
 });
 
 describe.each(dashboards)('$file, as Grafana 13 loads it', ({ file, dashboard }) => {
-  it('validates against the dashboard JSON schema (shared/schemas)', () => {
+  it('validates against the dashboard JSON schema (test/schemas)', () => {
     const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
     const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
     const valid = validate(dashboard);

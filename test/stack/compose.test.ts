@@ -30,7 +30,7 @@ import {
  * files, paths on disk, ports and names that must agree).
  */
 
-const SCHEMA_FILE = path.resolve(repoPath(), '..', 'shared', 'schemas', 'compose-spec.json');
+const SCHEMA_FILE = repoPath('test', 'schemas', 'compose-spec.json');
 const { files, services } = loadProject();
 
 function service(name: string) {
@@ -41,7 +41,7 @@ function service(name: string) {
 
 describe('the compose files', () => {
   // The schema declares draft-07 without the trailing '#', which Ajv does not
-  // recognise (see shared/schemas/README.md).
+  // recognise (see test/schemas/README.md).
   const ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true });
   const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
 
