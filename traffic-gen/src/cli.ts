@@ -11,6 +11,7 @@ import { FrontendClient } from './frontend-client';
 import { type Command, parseCommand, USAGE, UsageError } from './options';
 import { preflight } from './preflight';
 import { run } from './run';
+import { logSdkDiagnostics } from './sdk-diagnostics';
 import { formatSummary } from './summary';
 import { Terminal } from './terminal';
 
@@ -86,6 +87,7 @@ async function execute(command: Command): Promise<number> {
   // Its own logger rather than the shared one: log lines go through the terminal,
   // which keeps them apart from the live progress line and stdout free for results.
   const logger = createLogger({ service: serviceIdentity.name, level, destination: terminal.logDestination() });
+  logSdkDiagnostics(logger);
   const client = new FrontendClient({
     baseUrl: options.url,
     timeoutMs: options.timeoutSeconds * 1000,
