@@ -39,9 +39,23 @@ export interface UpstreamOptions {
   baseUrl: string;
   /** The whole call (connect, headers, body) must finish within this. */
   timeoutMs: number;
-  /** Keep-alive connections kept open to the upstream. */
+  /** Most keep-alive connections open to the upstream at once (default DEFAULT_CONNECTIONS). */
   connections?: number;
 }
+
+/**
+ * A connection carries one call at a time, so a pool needs as many as there are
+ * calls in flight: arrival rate times call duration (Little's law). A roll holds
+ * its call to dice-roller for up to ROLL_DELAY_MAX_MS (1 s by default, 0.5 s on
+ * average), so 500 simulated users keep about 500 calls in flight; a pool of 64
+ * capped the frontend at 64 / 0.5 s = 128 rolls/s and queued the rest. 1024 covers
+ * that with room to spare and still bounds the sockets a burst can open; idle
+ * connections close after 4 s, so an idle pool holds none.
+ */
+const DEFAULT_CONNECTIONS = 1024;
+
+/** The same for every call; undici adds the trace context headers to the request, not to this object. */
+const ACCEPT_JSON = { accept: 'application/json, application/problem+json' } as const;
 
 function isTimeout(error: unknown): boolean {
   return (
@@ -65,7 +79,7 @@ export class Upstream {
     const url = new URL(options.baseUrl);
     this.basePath = url.pathname.replace(/\/$/, '');
     this.pool = new Pool(url.origin, {
-      connections: options.connections ?? 64,
+      connections: options.connections ?? DEFAULT_CONNECTIONS,
       connect: { timeout: options.timeoutMs },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
@@ -83,7 +97,7 @@ export class Upstream {
       const response = await this.pool.request({
         method: 'GET',
         path: `${this.basePath}${path}${query === undefined ? '' : `?${new URLSearchParams(query)}`}`,
-        headers: { accept: 'application/json, application/problem+json' },
+        headers: ACCEPT_JSON,
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       const text = await response.body.text();
