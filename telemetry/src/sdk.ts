@@ -35,10 +35,20 @@ function createInstrumentations() {
       ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
     }),
     new UndiciInstrumentation(),
-    // Adds trace_id/span_id to every log line written inside a span, and sends log
-    // records over OTLP only when OTEL_LOGS_EXPORTER=otlp registers a LoggerProvider.
-    new PinoInstrumentation(),
+    // Adds trace_id/span_id to every log line written inside a span. Sending log
+    // records to the OpenTelemetry Logs API is on only when a logs exporter is
+    // configured (OTEL_LOGS_EXPORTER=otlp): otherwise the instrumentation would tee
+    // every line into a second stream that decodes and parses it back from JSON
+    // for nothing (3 % of the services' CPU time under load, in bench/ profiles).
+    new PinoInstrumentation({ disableLogSending: !logsExported() }),
   ];
+}
+
+/** Whether OTEL_LOGS_EXPORTER names an exporter (`otlp`, `console`), not just `none`. */
+function logsExported(): boolean {
+  return (process.env.OTEL_LOGS_EXPORTER ?? 'none')
+    .split(',')
+    .some((name) => name.trim() !== '' && name.trim() !== 'none');
 }
 
 export function startTelemetrySdk(identity: ServiceIdentity): SdkHandle {
