@@ -46,6 +46,7 @@ function log(message: string): void {
 }
 
 function resolvedCommand(options: BenchOptions): string {
+  const env = Object.entries(options.serviceEnv).map(([key, value]) => `--env ${key}=${value}`);
   const args = options.profile
     ? [
         '--profile',
@@ -69,7 +70,7 @@ function resolvedCommand(options: BenchOptions): string {
           : ['--no-users']),
         ...(options.throughput ? [] : ['--users-only']),
       ];
-  return `npm run bench -- ${args.join(' ')}`;
+  return `npm run bench -- ${[...args, ...env].join(' ')}`;
 }
 
 function gitRevision(): string {
@@ -124,6 +125,7 @@ async function throughputScenario(context: Context): Promise<RunRecord[]> {
           logDir: context.logDir,
           label: `v${variant}`,
           otlpEndpoint: context.otlpEndpoint,
+          env: options.serviceEnv,
         }),
       );
     }
@@ -165,6 +167,7 @@ async function usersScenario(context: Context): Promise<RunRecord[]> {
       logDir: context.logDir,
       label: `users-v${variant}`,
       otlpEndpoint: context.otlpEndpoint,
+      env: options.serviceEnv,
     });
     try {
       for (const users of options.users) {
@@ -200,6 +203,7 @@ async function profileScenario(context: Context): Promise<{ records: RunRecord[]
         logDir: context.logDir,
         label: `profile-v${variant}-c${connections}`,
         otlpEndpoint: context.otlpEndpoint,
+        env: options.serviceEnv,
         nodeFlags: (service) => ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${service}.cpuprofile`],
       });
       let record: RunRecord;

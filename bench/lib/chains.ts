@@ -45,6 +45,10 @@ export interface ChainOptions {
   otlpEndpoint?: string;
   /** Extra flags for node (such as --cpu-prof), per service name. */
   nodeFlags?: (service: string) => string[];
+  /** Extra environment for the project's services (not the yardstick's). */
+  env?: Record<string, string>;
+  /** Where the project's services are (default: this repository; see bench/snapshot.ts). */
+  root?: string;
 }
 
 function baseEnvironment(): Record<string, string> {
@@ -104,8 +108,8 @@ export async function startProjectChain(variant: 1 | 2, options: ChainOptions): 
     const process = new LoggedProcess({
       name,
       args: [...(options.nodeFlags?.(name) ?? []), '--require', '@dice-roller/telemetry/register', 'dist/server.js'],
-      cwd: path.join(REPO_ROOT, name),
-      env: { ...baseEnvironment(), ...telemetry, ...delay, PORT: String(port), ...env },
+      cwd: path.join(options.root ?? REPO_ROOT, name),
+      env: { ...baseEnvironment(), ...telemetry, ...delay, ...options.env, PORT: String(port), ...env },
       logFile: path.join(options.logDir, `${options.label}-${name}.log`),
     });
     return { name, url, process, readLagP99: () => readPromLag(url) };

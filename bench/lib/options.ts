@@ -13,6 +13,8 @@ export interface BenchOptions {
   throughput: boolean;
   usersScenario: boolean;
   profile: boolean;
+  /** Extra environment for the project's services (variants 1 and 2). */
+  serviceEnv: Record<string, string>;
   outDir: string | undefined;
 }
 
@@ -40,6 +42,9 @@ then the simulated-users scenario (default roll delay, 0 to 1 s) against variant
   --profile             instead of the benchmark: run each chosen variant (default 1)
                         at each concurrency (default 50) with node --cpu-prof on every
                         service and summarise where the CPU time went
+  --env KEY=VALUE       extra environment for the project's services (variants 1
+                        and 2), repeatable: e.g. --env LOG_LEVEL=warn shows what
+                        the request logs cost
   --out DIR             where results, logs and profiles go (default bench/out/<time>)
   -h, --help            this help
 `;
@@ -85,6 +90,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'users-only': { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      env: { type: 'string', multiple: true, default: [] },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -108,6 +114,13 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     throughput: !values['users-only'],
     usersScenario: !values['no-users'] && !profile,
     profile,
+    serviceEnv: Object.fromEntries(
+      values.env.map((assignment) => {
+        const eq = assignment.indexOf('=');
+        if (eq < 1) throw new UsageError(`--env takes KEY=VALUE (got "${assignment}")`);
+        return [assignment.slice(0, eq), assignment.slice(eq + 1)];
+      }),
+    ),
     outDir: values.out,
   };
 }
