@@ -4,6 +4,8 @@ import type { VariantId } from './chains';
 export interface BenchOptions {
   durationSeconds: number;
   warmupSeconds: number;
+  /** Load on each chain once after it starts, before any measured run (JIT, heap sizing). */
+  initialWarmupSeconds: number;
   concurrency: number[];
   variants: VariantId[];
   rounds: number;
@@ -29,6 +31,9 @@ then the simulated-users scenario (default roll delay, 0 to 1 s) against variant
 
   --duration S          measured seconds per variant and concurrency (default 10)
   --warmup S            warm-up seconds before each measured run (default 3)
+  --initial-warmup S    load each chain once for S seconds at c=50 after it starts,
+                        before any measured run: CPU per roll keeps falling for the
+                        first half minute of load (JIT, heap sizing) (default 20)
   --concurrency LIST    connections, e.g. 10,50,200 (default 10,50,200)
   --variants LIST       which variants, e.g. 1,3 (default 1,2,3)
   --rounds N            repeat the interleaved sequence N times (default 1)
@@ -80,6 +85,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     options: {
       duration: { type: 'string' },
       warmup: { type: 'string' },
+      'initial-warmup': { type: 'string' },
       concurrency: { type: 'string' },
       variants: { type: 'string' },
       rounds: { type: 'string' },
@@ -105,6 +111,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   return {
     durationSeconds: seconds('duration', values.duration, quick ? 3 : profile ? 15 : 10),
     warmupSeconds: seconds('warmup', values.warmup, quick ? 1 : 3),
+    initialWarmupSeconds: seconds('initial-warmup', values['initial-warmup'], quick ? 2 : 20),
     concurrency: numberList('concurrency', values.concurrency ?? (profile ? '50' : '10,50,200')),
     variants: variantList('variants', values.variants ?? (profile ? '1' : '1,2,3')),
     rounds,
