@@ -83,7 +83,7 @@ could not be used at start, 2 usage error, 130 interrupted (Ctrl-C), 143 termina
 Examples:
   npm run traffic -- --users 5 --max-rolls 10
   npm run traffic -- --rate 50 --duration 1m --dice risky,extreme
-  npm run traffic -- --users 20 --think-time 0 --seed 42 --json > summary.json`;
+  npm run -s traffic -- --users 20 --think-time 0 --seed 42 --json > summary.json`;
 
 const OPTION_SPEC = {
   users: { type: 'string' },
