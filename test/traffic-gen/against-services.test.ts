@@ -112,6 +112,7 @@ describe('traffic-gen against the running services', () => {
     expect(requestsByDie(first.summary())).toEqual(requestsByDie(second.summary()));
     const rollsPerUser = (logs: Record<string, unknown>[]) =>
       Object.fromEntries(logs.filter((l) => l.message === 'User completed').map((l) => [l.user, l.rolls]));
+    expect(Object.keys(rollsPerUser(first.logs()))).toHaveLength(3);
     expect(rollsPerUser(first.logs())).toEqual(rollsPerUser(second.logs()));
   });
 
@@ -188,7 +189,8 @@ describe('traffic-gen when it cannot run', () => {
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(`Cannot reach the frontend at ${nowhere}`);
     expect(run.stderr).toContain('npm start');
-    expect(run.elapsedMs).toBeLessThan(5_000);
+    // Connection refused is immediate; the allowance is for starting node on a busy machine.
+    expect(run.elapsedMs).toBeLessThan(6_000);
   });
 
   it('exits 1 naming die-service when the frontend answers but cannot list the dice', async () => {
