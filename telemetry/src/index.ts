@@ -1,4 +1,5 @@
 export { ConfigError, readInteger, readLogLevel, readOptionalUrl, readPort, readString, readUrl } from './config';
+export { RateLimitedDiagLogger } from './diag-logger';
 export { createLogger, flushLogs, type Logger, logger } from './logger';
 export { LATENCY_BUCKETS, observeWithExemplar, registry } from './metrics';
 export {

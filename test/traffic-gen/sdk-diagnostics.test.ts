@@ -5,7 +5,7 @@ import { logSdkDiagnostics } from '../../traffic-gen/src/sdk-diagnostics';
 afterEach(() => diag.disable());
 
 describe("the OpenTelemetry SDK's own warnings in traffic-gen", () => {
-  it("go to traffic-gen's log (stderr), as one summarised line per distinct message a minute", () => {
+  it("go to traffic-gen's log (stderr), as one summarised line per kind of message a minute", () => {
     const warn = vi.fn();
     logSdkDiagnostics({ warn } as never);
     const failure = JSON.stringify({
@@ -15,6 +15,7 @@ describe("the OpenTelemetry SDK's own warnings in traffic-gen", () => {
     diag.error(failure);
     diag.error(failure);
     diag.warn('Dropped 12 spans');
+    diag.warn('Dropped 340 spans');
     diag.info('an informational message');
     expect(warn.mock.calls).toEqual([
       [{ component: 'opentelemetry-sdk' }, 'OpenTelemetry: connect ECONNREFUSED 127.0.0.1:4318'],
