@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, type ServiceProcess, startChain } from '../support/service-process';
 
 /**
- * Steady load for SOAK_SECONDS (default 60, as CI runs it). For a longer soak:
+ * Steady load for SOAK_SECONDS (default 60, as CI runs it). `npm test` runs this
+ * file alone, after the others, so that no other suite's load skews its lag. For a
+ * longer soak:
  *   npm run build && SOAK_SECONDS=1800 npx vitest run test/reliability/soak.test.ts
  * It prints RSS and event-loop lag over time.
  */
