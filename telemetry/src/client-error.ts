@@ -41,6 +41,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
       'Content-Type: application/problem+json; charset=utf-8',
       `Content-Length: ${Buffer.byteLength(body)}`,
       'X-Content-Type-Options: nosniff',
+      "Content-Security-Policy: default-src 'none'",
       'Connection: close',
       '',
       body,

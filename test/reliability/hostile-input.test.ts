@@ -79,6 +79,7 @@ interface Answer {
   status: number;
   contentType: string;
   allow: string | null;
+  headers: Headers;
   body: string;
 }
 
@@ -93,6 +94,7 @@ async function send(base: string, verb: string, target: string): Promise<Answer>
     status: response.status,
     contentType: response.headers.get('content-type') ?? '',
     allow: response.headers.get('allow'),
+    headers: response.headers,
     body: await response.text(),
   };
 }
@@ -112,6 +114,10 @@ function expectSafeAnswer(answer: Answer, verb: string, target: string): void {
     expect(typeof problem.detail).toBe('string');
   }
   if (answer.status === 405) expect(answer.allow, context).toBe('GET, HEAD');
+  // Security headers on every answer, errors included.
+  expect(answer.headers.get('x-content-type-options'), context).toBe('nosniff');
+  expect(answer.headers.get('x-powered-by'), context).toBeNull();
+  expect(answer.headers.get('content-security-policy'), context).toMatch(/default-src '(self|none)'/);
 }
 
 function serviceByName(name: string): ServiceProcess {
