@@ -11,8 +11,7 @@ import {
   serverTiming,
   serverTimingOf,
   serviceIdentity,
-  UnexpectedUpstreamResponse,
-  UpstreamFailure,
+  upstreamProblem,
 } from '@dice-roller/telemetry';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { DIE_IDENTIFIER_RULE, type DieServiceClient, type DieSpecification } from 'die-service/client';
@@ -44,37 +43,6 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
   const knownDice = new Set<string>();
   const dieLabel = (die: string) => (knownDice.has(die) ? die : 'unknown');
 
-  function upstreamProblem(die: string, error: unknown): ProblemError {
-    if (error instanceof UpstreamFailure && error.kind === 'timeout') {
-      return new ProblemError({
-        type: ProblemType.upstreamTimeout,
-        title: 'Upstream timeout',
-        status: 504,
-        detail: 'die-service did not answer in time',
-      });
-    }
-    if (error instanceof UpstreamFailure) {
-      return new ProblemError({
-        type: ProblemType.upstreamUnavailable,
-        title: 'Upstream unavailable',
-        status: 503,
-        detail: 'die-service is unavailable',
-      });
-    }
-    return new ProblemError({
-      type: ProblemType.upstreamError,
-      title: 'Upstream error',
-      status: 502,
-      detail: `die-service gave an unexpected answer for die '${die}'`,
-    });
-  }
-
-  function outcomeLabel(error: unknown): string {
-    if (error instanceof UpstreamFailure) return error.kind;
-    if (error instanceof UnexpectedUpstreamResponse) return `error_${error.status}`;
-    return 'connection_error';
-  }
-
   async function fetchSpecification(die: string, res: Response): Promise<DieSpecification> {
     logger.info({ identifier: die }, 'Querying die service for specification');
     const start = performance.now();
@@ -88,10 +56,12 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
     try {
       lookup = await dieService.getSpecification(die);
     } catch (error) {
-      const status = outcomeLabel(error);
+      const { outcome, problem } = upstreamProblem(error);
+      // The contract's labels: error_<http code>, timeout or connection_error.
+      const status = typeof outcome === 'number' ? `error_${outcome}` : outcome;
       record(status);
       logger.error({ identifier: die, status, error: (error as Error).message }, 'Die service request failed');
-      throw upstreamProblem(die, error);
+      throw new ProblemError(problem);
     }
     if (!lookup.found) {
       record('error_404', lookup.serverTiming);
@@ -123,14 +93,14 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
     const outcome = await rollDie(specification, { maxDelayMs, ...(random === undefined ? {} : { random }) });
     if (outcome.failed) {
       const detail = `Die '${die}' failed!`;
-      diceRolls.inc({ die_type: die, result: 'error' });
+      diceRolls.inc({ die_type: dieLabel(die), result: 'error' });
       span?.setAttribute('die.error', true);
       span?.setStatus({ code: SpanStatusCode.ERROR, message: detail });
       logger.error({ die_type: die }, detail);
       throw new ProblemError({ type: ProblemType.dieFailed, title: 'Die failed', status: 500, detail, die });
     }
-    diceRolls.inc({ die_type: die, result: 'success' });
-    diceRollValue.observe({ die_type: die }, outcome.value);
+    diceRolls.inc({ die_type: dieLabel(die), result: 'success' });
+    diceRollValue.observe({ die_type: dieLabel(die) }, outcome.value);
     span?.setAttributes({ 'die.result': outcome.value, 'die.error': false });
     logger.info({ die_type: die, roll_value: outcome.value }, 'Die rolled');
     res.json({ roll: outcome.value });

@@ -1,7 +1,7 @@
 import { type Problem, serverTimingHeader, UnexpectedUpstreamResponse, Upstream } from '@dice-roller/telemetry';
 
 /** What dice-roller answered: a roll, or a problem (unknown die, die failed, its upstream down). */
-export type RollAnswer = ({ rolled: true; roll: number } | { rolled: false; problem: Problem }) & {
+export type RollAnswer = ({ rolled: true; roll: number } | { rolled: false; status: number; problem: Problem }) & {
   /** dice-roller's Server-Timing header (its own entries and die-service's), for the caller to relay. */
   serverTiming?: string;
 };
@@ -36,7 +36,9 @@ export class DiceRollerClient {
     const serverTiming = serverTimingHeader(response.headers);
     const timing = serverTiming === undefined ? {} : { serverTiming };
     if (response.status === 200 && typeof body?.roll === 'number') return { rolled: true, roll: body.roll, ...timing };
-    if (response.status >= 400 && isProblem(response.body)) return { rolled: false, problem: response.body, ...timing };
+    if (response.status >= 400 && isProblem(response.body)) {
+      return { rolled: false, status: response.status, problem: response.body, ...timing };
+    }
     throw new UnexpectedUpstreamResponse(this.upstream.name, response.status);
   }
 

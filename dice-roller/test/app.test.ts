@@ -158,3 +158,30 @@ describe('metrics', () => {
     expect(text).not.toContain('invented');
   });
 });
+
+describe('RED metrics', () => {
+  it('count a request whose client gave up before the answer', async () => {
+    const client = new DieServiceClient({ baseUrl: dieService.url, timeoutMs: TIMEOUT_MS });
+    clients.push(client);
+    const slowRoller = createApp({
+      dieService: client,
+      logger: captureLogger().logger,
+      maxDelayMs: 400,
+      random: () => 0.99,
+    });
+    const server = await listen(slowRoller);
+    try {
+      // The registry is process-wide: count this test's requests as a difference.
+      const rollRequests = async () => {
+        const text = await (await fetch(`${server.url}/metrics`)).text();
+        const counts = text.matchAll(/^http_requests_total\{method="GET",handler="\/roll",status="\dxx"\} (\d+)$/gm);
+        return [...counts].reduce((sum, match) => sum + Number(match[1]), 0);
+      };
+      const before = await rollRequests();
+      await expect(fetch(`${server.url}/roll?die=fair`, { signal: AbortSignal.timeout(50) })).rejects.toThrow();
+      await expect.poll(rollRequests, { timeout: 5_000 }).toBe(before + 1);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { serverTimingHeader, UnexpectedUpstreamResponse, Upstream } from '@dice-roller/telemetry';
 import type { DieSpecification } from './die-specification';
 
-export { DIE_IDENTIFIER_RULE, isDieIdentifier } from './die-identifier';
+export { DIE_IDENTIFIER_RULE } from './die-identifier';
 export type { DieSpecification } from './die-specification';
 
 export type SpecificationLookup = (

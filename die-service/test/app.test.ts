@@ -91,6 +91,15 @@ describe('service endpoints', () => {
     expect((await request(app).get('/ready')).body).toEqual({ status: 'ready' });
   });
 
+  it('stops being ready once shutdown begins, while still alive', async () => {
+    const draining = createApp({ catalog, logger });
+    draining.locals.shuttingDown = true;
+    const ready = await request(draining).get('/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ type: 'urn:dice-roller:problem:not-ready', detail: 'shutting down' });
+    expect((await request(draining).get('/health')).status).toBe(200);
+  });
+
   it('answers an unknown path with a 404 problem', async () => {
     expectProblem(await request(app).get('/nope'), 404, 'urn:dice-roller:problem:not-found');
   });

@@ -5,7 +5,6 @@ import {
   type Logger,
   methodNotAllowed,
   observeWithExemplar,
-  type Problem,
   ProblemError,
   ProblemType,
   requestSpan,
@@ -15,7 +14,7 @@ import {
   serverTiming,
   serverTimingOf,
   serviceIdentity,
-  UpstreamFailure,
+  upstreamProblem,
 } from '@dice-roller/telemetry';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { DiceRollerClient, RollAnswer } from 'dice-roller/client';
@@ -48,8 +47,8 @@ export const ENDPOINTS = [
 
 /** frontend: the web UI and the public /roll API in front of dice-roller. */
 export function createApp({ diceRoller, dieService, logger, grafanaUrl }: FrontendDependencies): Express {
-  // A die becomes a metric label value once die-service lists it or dice-roller
-  // rolled it; anything else a client sends is counted as "unknown".
+  // A die becomes a metric label value once dice-roller rolled it or reported it
+  // failed; anything else a client sends is counted as "unknown".
   const knownDice = new Set<string>();
   const dieLabel = (die: string) => (knownDice.has(die) ? die : 'unknown');
   const linkTemplates = grafanaUrl === undefined ? null : grafanaLinkTemplates(grafanaUrl);
@@ -61,57 +60,13 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
       const identifiers = await dieService.listDice().finally(() => {
         serverTimingOf(res)?.recordUpstream('die-service', performance.now() - start);
       });
-      for (const identifier of identifiers) knownDice.add(identifier);
       logger.info({ count: identifiers.length, identifiers }, 'Die list fetched from die service');
       res.json({ identifiers });
     } catch (error) {
+      const { problem } = upstreamProblem(error);
       logger.error({ error: (error as Error).message }, 'Die list could not be fetched from die service');
-      const timeout = error instanceof UpstreamFailure && error.kind === 'timeout';
-      throw new ProblemError(
-        timeout
-          ? {
-              type: ProblemType.upstreamTimeout,
-              title: 'Upstream timeout',
-              status: 504,
-              detail: 'die-service did not answer in time',
-            }
-          : {
-              type: ProblemType.upstreamUnavailable,
-              title: 'Upstream unavailable',
-              status: 503,
-              detail: 'die-service is unavailable',
-            },
-      );
+      throw new ProblemError(problem);
     }
-  }
-
-  function failedCall(
-    error: unknown,
-    traceId: string | undefined,
-  ): { label: 'timeout' | 'connection_error'; problem: Problem } {
-    const withTrace = traceId === undefined ? {} : { trace_id: traceId };
-    if (error instanceof UpstreamFailure && error.kind === 'timeout') {
-      return {
-        label: 'timeout',
-        problem: {
-          type: ProblemType.upstreamTimeout,
-          title: 'Upstream timeout',
-          status: 504,
-          detail: 'dice-roller did not answer in time',
-          ...withTrace,
-        },
-      };
-    }
-    return {
-      label: 'connection_error',
-      problem: {
-        type: ProblemType.upstreamUnavailable,
-        title: 'Upstream unavailable',
-        status: 503,
-        detail: 'dice-roller is unavailable',
-        ...withTrace,
-      },
-    };
   }
 
   async function roll(req: Request, res: Response): Promise<void> {
@@ -128,7 +83,9 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
       answer = await diceRoller.roll(die);
     } catch (error) {
       serverTimingOf(res)?.recordUpstream('dice-roller', performance.now() - start);
-      const { label, problem } = failedCall(error, traceId);
+      const { outcome, problem } = upstreamProblem(error);
+      // The contract's labels: an HTTP status as such, or how the call failed.
+      const label = String(outcome);
       backendRequests.inc({ die_type: dieLabel(die), status_code: label });
       observeWithExemplar(
         backendRequestDuration,
@@ -136,17 +93,17 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
         (performance.now() - start) / 1000,
         sampledTraceId(),
       );
-      frontendRequests.inc({ die_type: dieLabel(die), status: label });
+      frontendRequests.inc({ die_type: dieLabel(die), status: typeof outcome === 'number' ? 'error' : outcome });
       span?.setStatus({ code: SpanStatusCode.ERROR, message: problem.detail });
       logger.error({ die_type: die, status: label, error: (error as Error).message }, 'Dice roller request failed');
-      sendProblem(res, problem);
+      sendProblem(res, { ...problem, ...(traceId === undefined ? {} : { trace_id: traceId }) });
       return;
     }
 
     // dice-roller's Server-Timing carries its own entries and die-service's: the
     // frontend's response shows the whole chain.
     serverTimingOf(res)?.recordUpstream('dice-roller', performance.now() - start, answer.serverTiming);
-    const statusCode = answer.rolled ? 200 : answer.problem.status;
+    const statusCode = answer.rolled ? 200 : answer.status;
     if (answer.rolled || answer.problem.type === ProblemType.dieFailed) knownDice.add(die);
     backendRequests.inc({ die_type: dieLabel(die), status_code: String(statusCode) });
     observeWithExemplar(
@@ -167,7 +124,11 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
     frontendRequests.inc({ die_type: dieLabel(die), status: 'error' });
     if (statusCode >= 500) span?.setStatus({ code: SpanStatusCode.ERROR, message: answer.problem.detail });
     logger.warn({ die_type: die, status_code: statusCode, detail: answer.problem.detail }, 'Roll failed');
-    sendProblem(res, { ...answer.problem, ...(traceId === undefined ? {} : { trace_id: traceId }) });
+    sendProblem(res, {
+      ...answer.problem,
+      status: statusCode,
+      ...(traceId === undefined ? {} : { trace_id: traceId }),
+    });
   }
 
   const info = {

@@ -115,6 +115,25 @@ describe('GET /roll', () => {
     expect(response.status).toBe(504);
     expect(response.body).toMatchObject({ type: 'urn:dice-roller:problem:upstream-timeout' });
   });
+
+  it('answers 502 when dice-roller answers outside its contract, and counts its status code', async () => {
+    const gateway = await listen((_req, res) => {
+      res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>Bad Gateway</h1>');
+    });
+    try {
+      const { app } = frontendFor(gateway.url, dieServiceServer.url);
+      const response = await request(app).get('/roll?die=fair');
+      expect(response.status).toBe(502);
+      expect(response.body).toMatchObject({
+        type: 'urn:dice-roller:problem:upstream-error',
+        detail: 'dice-roller gave an unexpected answer',
+      });
+      const metrics = (await request(app).get('/metrics')).text;
+      expect(metrics).toMatch(/^backend_requests_total\{die_type="[a-z]+",status_code="502"\} [1-9]/m);
+    } finally {
+      await gateway.close();
+    }
+  });
 });
 
 describe('the UI', () => {

@@ -28,7 +28,10 @@ function describeClientError(code: string | undefined): ClientErrorShape {
  * instead of Node's bare status line, then closes the connection.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (!socket.writable || error.code === 'ECONNRESET') {
+  // As Node's own handler does: a response already under way on this connection
+  // (pipelining) must not get a second status line in the middle of its body.
+  const responseUnderWay = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+  if (!socket.writable || responseUnderWay === true || error.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }

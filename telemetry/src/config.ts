@@ -40,6 +40,11 @@ function parseHttpUrl(name: string, value: string): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ConfigError(`${name} must be an http(s) URL (got "${value}")`);
   }
+  // Credentials would be written to the start-up log; a query or fragment would be
+  // silently dropped from every call.
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(`${name} must be an http(s) URL without credentials, query or fragment`);
+  }
   return url;
 }
 
@@ -67,8 +72,8 @@ const LOG_LEVELS: Record<string, string> = {
 
 /** LOG_LEVEL accepts the contract's names (DEBUG, INFO, WARNING, ERROR) in any case. */
 export function readLogLevel(): string {
-  const value = raw('LOG_LEVEL')?.toLowerCase() ?? 'info';
-  const level = LOG_LEVELS[value];
+  const value = raw('LOG_LEVEL') ?? 'info';
+  const level = LOG_LEVELS[value.toLowerCase()];
   if (level === undefined) {
     throw new ConfigError(`LOG_LEVEL must be one of debug, info, warning, error (got "${value}")`);
   }

@@ -3,9 +3,7 @@ export { RateLimitedDiagLogger } from './diag-logger';
 export { createLogger, flushLogs, type Logger, logger } from './logger';
 export { LATENCY_BUCKETS, observeWithExemplar, registry } from './metrics';
 export {
-  invalidParameter,
   methodNotAllowed,
-  PROBLEM_CONTENT_TYPE,
   type Problem,
   ProblemError,
   ProblemType,
@@ -32,6 +30,6 @@ export {
   UnexpectedUpstreamResponse,
   Upstream,
   UpstreamFailure,
-  type UpstreamFailureKind,
   type UpstreamResponse,
 } from './upstream';
+export { type UpstreamProblem, upstreamProblem } from './upstream-problem';

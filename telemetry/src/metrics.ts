@@ -63,7 +63,9 @@ export function httpMetricsMiddleware(): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     const traceId = sampledTraceId();
-    res.once('finish', () => {
+    // 'close' rather than 'finish': it also fires when the client gives up before
+    // the answer, and those slow requests are the ones a latency graph must show.
+    res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const labels = { method: req.method, handler: routeTemplate(req, res), status: statusClass(res.statusCode) };
       httpRequestsTotal.inc(labels);

@@ -28,7 +28,7 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** Thrown (or passed to `next`) by handlers; the error handler turns it into a response. */
 export class ProblemError extends Error {

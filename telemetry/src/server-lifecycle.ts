@@ -22,10 +22,13 @@ export interface RunServerOptions {
 
 function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, () => resolve(server));
-    server.once('error', reject);
+    // Express 5 passes a listen error (EADDRINUSE) to this callback too.
+    const server = app.listen(port, (error?: Error) => (error === undefined ? resolve(server) : reject(error)));
   });
 }
+
+/** Set on `app.locals` once shutdown begins; `GET /ready` then answers 503. */
+export const SHUTTING_DOWN = 'shuttingDown';
 
 /**
  * Serves `app` until SIGTERM or SIGINT, then shuts down gracefully: stop accepting
@@ -56,21 +59,29 @@ export async function runServer(
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    app.locals[SHUTTING_DOWN] = true;
     setTimeout(() => {
       logger.error({ signal }, 'Shutdown deadline passed, exiting');
       void flushLogs().finally(() => process.exit(1));
     }, SHUTDOWN_DEADLINE_MS).unref();
 
     logger.info({ signal }, 'Shutting down: no new connections, finishing in-flight requests');
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await withTimeout(closed, DRAIN_DEADLINE_MS);
-    server.closeAllConnections();
-    await onStopped?.();
-    await shutdownTelemetry(TELEMETRY_FLUSH_DEADLINE_MS);
-    logger.info('Shutdown complete');
-    await flushLogs();
-    process.exit(0);
+    let exitCode = 0;
+    try {
+      // Also closes idle keep-alive connections (Node 19 and later).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await withTimeout(closed, DRAIN_DEADLINE_MS);
+      server.closeAllConnections();
+      await onStopped?.();
+      await shutdownTelemetry(TELEMETRY_FLUSH_DEADLINE_MS);
+      logger.info('Shutdown complete');
+    } catch (error) {
+      exitCode = 1;
+      logger.error({ error }, 'Shutdown failed');
+    } finally {
+      await flushLogs();
+      process.exit(exitCode);
+    }
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

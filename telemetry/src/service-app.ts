@@ -5,6 +5,7 @@ import { httpMetricsMiddleware } from './metrics';
 import { serveMetrics } from './metrics-endpoint';
 import { methodNotAllowed, notFoundHandler, ProblemType, problemErrorHandler, sendProblem } from './problem';
 import { getActiveSdk } from './sdk-handle';
+import { SHUTTING_DOWN } from './server-lifecycle';
 
 export interface ServiceInfo {
   name: string;
@@ -34,8 +35,12 @@ function operationalRoutes(info: ServiceInfo, readiness: ReadinessCheck): Router
     .all(methodNotAllowed());
   router
     .route('/ready')
-    .get(async (_req, res) => {
-      const result = await readiness();
+    .get(async (req, res) => {
+      // While draining, tell load balancers to send new work elsewhere.
+      const result =
+        req.app.locals[SHUTTING_DOWN] === true
+          ? ({ ready: false, reason: 'shutting down' } as const)
+          : await readiness();
       if (result.ready) {
         res.json({ status: 'ready' });
       } else {
@@ -66,8 +71,9 @@ function operationalRoutes(info: ServiceInfo, readiness: ReadinessCheck): Router
 
 /**
  * The Express app every service is built on, so that all three share one order:
- * security headers, operational endpoints (untraced, not counted), RED metrics,
- * the service's routes, then problem+json for unknown paths and errors.
+ * security headers, operational endpoints (not counted in the RED metrics; all but
+ * /info untraced), RED metrics, the service's routes, then problem+json for unknown
+ * paths and errors.
  */
 export function createServiceApp({ info, logger, readiness, routes }: ServiceAppOptions): Express {
   const app = express();

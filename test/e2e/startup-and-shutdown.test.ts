@@ -26,6 +26,11 @@ describe('configuration', () => {
     ['die-service', { PORT: 'eighty' }, 'PORT must be an integer from 0 to 65535 (got "eighty")'],
     ['dice-roller', { ROLL_DELAY_MAX_MS: '-5' }, 'ROLL_DELAY_MAX_MS must be an integer'],
     ['dice-roller', { DIE_SERVICE_URL: 'ftp://x' }, 'DIE_SERVICE_URL must be an http(s) URL'],
+    [
+      'frontend',
+      { DICE_ROLLER_URL: 'http://user:secret@localhost:8104' },
+      'DICE_ROLLER_URL must be an http(s) URL without credentials',
+    ],
     ['frontend', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of debug, info, warning, error'],
     [
       'frontend',
@@ -41,6 +46,19 @@ describe('configuration', () => {
       expect(error).not.toMatch(/\n\s+at /);
     },
   );
+
+  it('a service whose port is taken exits 1 and says so, instead of pretending it started', async () => {
+    const holder = await startService('die-service');
+    started.push(holder);
+    const second = await startService('die-service', { port: holder.port, waitUntilStarted: false });
+    started.push(second);
+    expect((await second.exited).code).toBe(1);
+    expect(second.logs.some((line) => line.message === 'Service started')).toBe(false);
+    expect(second.logs.find((line) => line.level === 'ERROR')).toMatchObject({
+      message: 'Failed to start',
+      error: expect.objectContaining({ code: 'EADDRINUSE' }),
+    });
+  });
 
   it('die-service refuses a broken specifications file, naming the file, the die and the rule', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'specs-')), 'dice.json');
