@@ -29,10 +29,10 @@ interface Answer {
 
 type CallResult = { answered: true; answer: Answer } | { answered: false; status: FailureStatus; detail: string };
 
+/** As the services count their calls: a connection that cannot be made is a connection_error. */
 function isTimeout(error: unknown): boolean {
   return (
     (error instanceof Error && error.name === 'TimeoutError') ||
-    error instanceof errors.ConnectTimeoutError ||
     error instanceof errors.HeadersTimeoutError ||
     error instanceof errors.BodyTimeoutError
   );
