@@ -173,24 +173,12 @@ async function metricNames(): Promise<Set<string>> {
 }
 
 /** Polls like `eventually`, but a query Prometheus refuses fails at once. */
-async function untilValid<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + DATA_DEADLINE_MS;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (error instanceof InvalidQuery) throw error;
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what}: not true within ${DATA_DEADLINE_MS} ms${last === undefined ? '' : ` (last error: ${last})`}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+function untilValid<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return eventually(what, probe, {
+    timeoutMs: DATA_DEADLINE_MS,
+    intervalMs: 500,
+    isFinal: (error) => error instanceof InvalidQuery,
+  });
 }
 
 // ---- Grafana's variables, resolved against the real data ----

@@ -125,6 +125,13 @@ export class PrometheusServer {
   }
 }
 
+export interface EventuallyOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** Errors that waiting cannot cure (an invalid query): thrown at once instead of retried. */
+  isFinal?: (error: unknown) => boolean;
+}
+
 /**
  * Polls `probe` until it returns a value other than undefined; fails after
  * `timeoutMs` with the last error or value it saw.
@@ -132,7 +139,7 @@ export class PrometheusServer {
 export async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined>,
-  { timeoutMs = 30_000, intervalMs = 250 } = {},
+  { timeoutMs = 30_000, intervalMs = 250, isFinal = () => false }: EventuallyOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -141,6 +148,7 @@ export async function eventually<T>(
       const value = await probe();
       if (value !== undefined) return value;
     } catch (error) {
+      if (isFinal(error)) throw error;
       last = error;
     }
     if (Date.now() > deadline) {
