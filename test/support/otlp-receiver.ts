@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
+import { WakeUp } from './wake-up';
 
 /** A span as the test sees it, whichever OTLP encoding carried it. */
 export interface ReceivedSpan {
@@ -129,7 +130,7 @@ function decode(contentType: string | undefined, body: Buffer): ReceivedSpan[] {
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
-  private readonly waiters = new Set<() => void>();
+  private readonly arrivals = new WakeUp();
   private server: Server | undefined;
 
   async start(): Promise<string> {
@@ -142,7 +143,7 @@ export class OtlpReceiver {
         const contentType = request.headers['content-type'];
         const received = decode(contentType, await readBody(request));
         this.spans.push(...received);
-        for (const wake of this.waiters) wake();
+        this.arrivals.notify();
         // An empty ExportTraceServiceResponse, in the encoding of the request.
         if (contentType?.includes('application/json')) {
           response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -158,25 +159,14 @@ export class OtlpReceiver {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  /** Resolves with the spans once `predicate` holds for them; rejects after `timeoutMs`. */
+  /** Resolves with what `select` finds in the spans received so far, once it finds something; rejects after `timeoutMs`. */
   waitFor<T>(select: (spans: ReceivedSpan[]) => T | undefined, timeoutMs = 20_000): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const result = select(this.spans);
-        if (result === undefined) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve(result);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(
-          new Error(`OTLP receiver: expected spans did not arrive within ${timeoutMs} ms (have ${this.spans.length})`),
-        );
-      }, timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
+    return this.arrivals.until(
+      () => select(this.spans),
+      timeoutMs,
+      () =>
+        new Error(`OTLP receiver: expected spans did not arrive within ${timeoutMs} ms (have ${this.spans.length})`),
+    );
   }
 
   /** All spans of one trace, once at least `count` of them have arrived. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { freePort } from './ports';
+import { WakeUp } from './wake-up';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -30,7 +31,8 @@ export class ServiceProcess {
   readonly logs: LogLine[] = [];
   readonly stdoutLines: string[] = [];
   readonly exited: Promise<ExitStatus>;
-  private readonly logWaiters = new Set<() => void>();
+  private readonly output = new WakeUp();
+  private hasExited = false;
 
   constructor(
     readonly name: ServiceName,
@@ -39,10 +41,12 @@ export class ServiceProcess {
   ) {
     running.add(child);
     this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': by then every line the process wrote has been read.
+      child.once('close', (code, signal) => {
         running.delete(child);
+        this.hasExited = true;
         resolve({ code, signal });
-        for (const wake of this.logWaiters) wake();
+        this.output.notify();
       });
     });
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -52,7 +56,7 @@ export class ServiceProcess {
       } catch {
         // Not a log line (npm or node output); kept in stdoutLines.
       }
-      for (const wake of this.logWaiters) wake();
+      this.output.notify();
     });
     child.stderr.on('data', (chunk: Buffer) => this.stdoutLines.push(chunk.toString()));
   }
@@ -67,33 +71,18 @@ export class ServiceProcess {
 
   /** Resolves with the first log line matching `predicate`; rejects on exit or after `timeoutMs`. */
   waitForLog(predicate: (line: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
+    const output = () => this.stdoutLines.join('\n');
+    return this.output.until(
+      () => {
         const line = this.logs.find(predicate);
-        if (line !== undefined) return finish(() => resolve(line));
-        if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          finish(() =>
-            reject(new Error(`${this.name} exited before the expected log line:\n${this.stdoutLines.join('\n')}`)),
-          );
+        if (line === undefined && this.hasExited) {
+          throw new Error(`${this.name} exited before the expected log line:\n${output()}`);
         }
-      };
-      const finish = (settle: () => void) => {
-        this.logWaiters.delete(check);
-        clearTimeout(timer);
-        settle();
-      };
-      const timer = setTimeout(
-        () =>
-          finish(() =>
-            reject(
-              new Error(`${this.name}: expected log line not seen in ${timeoutMs} ms:\n${this.stdoutLines.join('\n')}`),
-            ),
-          ),
-        timeoutMs,
-      );
-      this.logWaiters.add(check);
-      check();
-    });
+        return line;
+      },
+      timeoutMs,
+      () => new Error(`${this.name}: expected log line not seen in ${timeoutMs} ms:\n${output()}`),
+    );
   }
 
   signal(signal: NodeJS.Signals): void {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Summary } from '../../traffic-gen/src/summary';
 import { REPO_ROOT } from '../support/service-process';
+import { WakeUp } from '../support/wake-up';
 
 export interface TrafficGenRun {
   code: number | null;
@@ -27,7 +28,7 @@ export class TrafficGenProcess {
   readonly done: Promise<TrafficGenRun>;
   private stdout = '';
   private stderr = '';
-  private readonly waiters = new Set<() => void>();
+  private readonly output = new WakeUp();
   private readonly child: ChildProcessByStdio<null, Readable, Readable>;
 
   constructor(args: readonly string[], otlpEndpoint: string, env: Record<string, string> = {}) {
@@ -50,12 +51,12 @@ export class TrafficGenProcess {
     });
     this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr += chunk;
-      for (const wake of this.waiters) wake();
+      this.output.notify();
     });
     this.done = new Promise((resolve) => {
       this.child.once('close', (code, signal) => {
         running.delete(this.child);
-        for (const wake of this.waiters) wake();
+        this.output.notify();
         const { stdout, stderr } = this;
         resolve({
           code,
@@ -75,27 +76,18 @@ export class TrafficGenProcess {
   }
 
   /** Resolves once stderr contains `text`; rejects if the process exits first or after `timeoutMs`. */
-  waitForStderr(text: string, timeoutMs = 15_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (this.stderr.includes(text)) finish(resolve);
-        else if (this.child.exitCode !== null || this.child.signalCode !== null) {
-          finish(() => reject(new Error(`traffic-gen exited before writing "${text}":\n${this.stderr}`)));
+  async waitForStderr(text: string, timeoutMs = 15_000): Promise<void> {
+    await this.output.until(
+      () => {
+        if (this.stderr.includes(text)) return true;
+        if (this.child.exitCode !== null || this.child.signalCode !== null) {
+          throw new Error(`traffic-gen exited before writing "${text}":\n${this.stderr}`);
         }
-      };
-      const finish = (settle: () => void) => {
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        settle();
-      };
-      const timer = setTimeout(
-        () =>
-          finish(() => reject(new Error(`traffic-gen did not write "${text}" in ${timeoutMs} ms:\n${this.stderr}`))),
-        timeoutMs,
-      );
-      this.waiters.add(check);
-      check();
-    });
+        return undefined;
+      },
+      timeoutMs,
+      () => new Error(`traffic-gen did not write "${text}" in ${timeoutMs} ms:\n${this.stderr}`),
+    );
   }
 
   signal(signal: NodeJS.Signals): void {
