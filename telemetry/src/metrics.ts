@@ -1,6 +1,7 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import client from 'prom-client';
 import { sampledTraceId } from './request-span';
+import { routeTemplate } from './route-template';
 
 /**
  * The registry behind /metrics. It must be an OpenMetrics registry: prom-client
@@ -31,13 +32,6 @@ const httpRequestDuration = new client.Histogram({
   registers: [registry],
 });
 
-/** The route template (`/dice`), never the raw URL: a URL would let clients create series. */
-function routeTemplate(req: Request, res: Response): string {
-  if (typeof res.locals.handler === 'string') return res.locals.handler;
-  const route = req.route as { path?: unknown } | undefined;
-  return typeof route?.path === 'string' ? `${req.baseUrl}${route.path}` : 'unmatched';
-}
-
 function statusClass(statusCode: number): string {
   return `${Math.floor(statusCode / 100)}xx`;
 }
@@ -67,7 +61,11 @@ export function httpMetricsMiddleware(): RequestHandler {
     // the answer, and those slow requests are the ones a latency graph must show.
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const labels = { method: req.method, handler: routeTemplate(req, res), status: statusClass(res.statusCode) };
+      const labels = {
+        method: req.method,
+        handler: routeTemplate(req, res) ?? 'unmatched',
+        status: statusClass(res.statusCode),
+      };
       httpRequestsTotal.inc(labels);
       observeWithExemplar(httpRequestDuration, labels, seconds, traceId);
     });

@@ -1,7 +1,7 @@
 /**
  * The file each service loads before its own code: `node --require
  * @dice-roller/telemetry/register dist/server.js`. Instrumentation patches modules
- * as they are first required, so the SDK must run before express, pino or undici
+ * as they are first required, so the SDK must run before http, pino or undici
  * are loaded. CommonJS with --require guarantees that order without ESM loader hooks.
  */
 import { getBooleanFromEnv } from '@opentelemetry/core';

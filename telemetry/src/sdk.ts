@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -19,7 +18,9 @@ const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 /**
  * Only the instrumentations that add information to a small HTTP service's traces.
  * The auto-instrumentations bundle would also patch fs, dns and net, whose spans
- * are noise here and cost time on every request.
+ * are noise here and cost time on every request. Express is not instrumented: its
+ * handler spans would only repeat the server span, which is named after the route
+ * by `nameServerSpanByRoute()` instead.
  */
 function createInstrumentations() {
   return [
@@ -28,11 +29,6 @@ function createInstrumentations() {
       // Calls to other services go through undici (traced below); the only
       // node:http client here is the OTLP exporter itself, which is not worth a metric.
       disableOutgoingRequestInstrumentation: true,
-    }),
-    // One span per route handler is what helps a reader; middleware and router
-    // layers would add a dozen empty spans to every trace.
-    new ExpressInstrumentation({
-      ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
     }),
     new UndiciInstrumentation(),
     // Adds trace_id/span_id to every log line written inside a span. Sending log

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { httpMetricsMiddleware } from './metrics';
 import { serveMetrics } from './metrics-endpoint';
 import { methodNotAllowed, notFoundHandler, ProblemType, problemErrorHandler, sendProblem } from './problem';
+import { nameServerSpanByRoute } from './request-span';
 import { getActiveSdk } from './sdk-handle';
 import { SHUTTING_DOWN } from './server-lifecycle';
 
@@ -80,6 +81,7 @@ export function createServiceApp({ info, logger, readiness, routes }: ServiceApp
   app.disable('x-powered-by');
   // Repeated parameters become arrays, `a[b]=c` stays a literal key: no nested objects.
   app.set('query parser', 'simple');
+  app.use(nameServerSpanByRoute());
   app.use(
     helmet({
       // The services speak plain HTTP (TLS, if any, ends in front of them): asking

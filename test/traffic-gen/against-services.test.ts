@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 /** Spans of traffic-gen, the frontend, dice-roller and die-service for one roll. */
-const SPANS_PER_ROLL = 10;
+const SPANS_PER_ROLL = 7;
 
 function expectCountsAddUp(summary: Summary): void {
   expect(summary.successes + summary.failures).toBe(summary.requests);
