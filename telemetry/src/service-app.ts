@@ -79,6 +79,9 @@ function operationalRoutes(info: ServiceInfo, readiness: ReadinessCheck): Router
 export function createServiceApp({ info, logger, readiness, routes }: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every answer is computed afresh (a roll, a readiness check): a hash of each body
+  // to support conditional requests nobody makes costs a SHA-1 per response.
+  app.disable('etag');
   // Repeated parameters become arrays, `a[b]=c` stays a literal key: no nested objects.
   app.set('query parser', 'simple');
   app.use(nameServerSpanByRoute());
