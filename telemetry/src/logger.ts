@@ -41,41 +41,54 @@ function isoTimestamp(): string {
   return lastTimestamp;
 }
 
+/** How long a line may wait to be batched with the next ones before it is written. */
+const BATCH_DELAY_MS = 10;
+/** A batch this large is written at once, without waiting for the delay. */
+const BATCH_MAX_BYTES = 64 * 1024;
+
 /**
- * Hands the lines logged during one turn of the event loop to the file descriptor
- * as one asynchronous write. Writing each line on its own costs a system call and
- * a thread-pool round trip per line, which under load is a large share of what a
- * request costs; batching them costs a line at most one turn of the loop (well
- * under a millisecond) before it is on its way. SonicBoom does the writing: it
- * never blocks the event loop, and it queues what arrives while a write is in
- * flight.
+ * Gathers the lines logged within BATCH_DELAY_MS and hands them to the file
+ * descriptor as one asynchronous write. A write costs a system call and a
+ * thread-pool round trip whatever its size; writing once per line, or even once
+ * per turn of the event loop (about one request per turn when a service is not
+ * saturated), made logging 16 % of the chain's CPU per roll in bench/. A line
+ * waits at most 10 ms, unnoticeable to whoever reads the logs. SonicBoom does the
+ * writing: it never blocks the event loop, and it queues what arrives while a
+ * write is in flight. Lines still waiting are written on exit.
  */
-class PerTurnDestination implements DestinationStream {
+class BatchingDestination implements DestinationStream {
   private pending = '';
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private readonly writer: pino.DestinationStream & { flush(cb?: (error?: Error) => void): void };
 
   constructor(fd: number) {
     // Registered before SonicBoom registers its own exit handler, so that lines
-    // still waiting for their turn reach it before it writes out what it holds.
+    // still waiting reach it before it writes out what it holds.
     process.on('exit', () => this.handOver());
     this.writer = pino.destination({ dest: fd, sync: false });
   }
 
   write(line: string): void {
     this.pending += line;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.endOfTurn);
+    if (this.pending.length >= BATCH_MAX_BYTES) {
+      this.handOver();
+    } else if (this.timer === undefined) {
+      // Unreferenced: waiting lines never keep a finished process alive (they are
+      // written on exit).
+      this.timer = setTimeout(this.endOfBatch, BATCH_DELAY_MS).unref();
     }
   }
 
-  private readonly endOfTurn = () => {
-    this.scheduled = false;
+  private readonly endOfBatch = () => {
+    this.timer = undefined;
     this.handOver();
   };
 
   private handOver(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.pending === '') return;
     const chunk = this.pending;
     this.pending = '';
@@ -113,10 +126,10 @@ export function createLogger({ service, level, destination }: LoggerOptions): Lo
         level: (label) => LEVEL_FIELDS.get(label) ?? { level: label.toUpperCase() },
       },
     },
-    // Asynchronous writes, batched per turn of the event loop: a slow stdout
-    // reader (a terminal, a container runtime) never blocks the event loop.
+    // Asynchronous writes, batched every few milliseconds: a slow stdout reader
+    // (a terminal, a container runtime) never blocks the event loop.
     // `flushLogs()` drains the buffer before exit.
-    destination ?? new PerTurnDestination(logFileDescriptor()),
+    destination ?? new BatchingDestination(logFileDescriptor()),
   );
 }
 
