@@ -6,7 +6,7 @@
  *   2. the project with OTEL_SDK_DISABLED=true (metrics and logs still on);
  *   3. the yardstick: bare node:http servers with undici keep-alive pools.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, LoggedProcess, REPO_ROOT, waitUntilOk } from './processes';
 
@@ -90,6 +90,14 @@ async function stopAll(services: ChainService[]): Promise<void> {
   await Promise.all(services.map((service) => service.process.stop()));
 }
 
+/** The arguments `npm start` gives node for a service: its start script, `node` left out. */
+function startScriptArguments(root: string, name: string): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, name, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = pkg.scripts.start.trim().split(/\s+/);
+  if (command !== 'node') throw new Error(`${name}'s start script does not run node: ${pkg.scripts.start}`);
+  return args;
+}
+
 /** Variants 1 and 2: each service started exactly as `npm start` starts it, logs to a file. */
 export async function startProjectChain(variant: 1 | 2, options: ChainOptions): Promise<Chain> {
   mkdirSync(options.logDir, { recursive: true });
@@ -107,7 +115,7 @@ export async function startProjectChain(variant: 1 | 2, options: ChainOptions): 
     const url = `http://127.0.0.1:${port}`;
     const process = new LoggedProcess({
       name,
-      args: [...(options.nodeFlags?.(name) ?? []), '--require', '@dice-roller/telemetry/register', 'dist/server.js'],
+      args: [...(options.nodeFlags?.(name) ?? []), ...startScriptArguments(options.root ?? REPO_ROOT, name)],
       cwd: path.join(options.root ?? REPO_ROOT, name),
       env: { ...baseEnvironment(), ...telemetry, ...delay, ...options.env, PORT: String(port), ...env },
       logFile: path.join(options.logDir, `${options.label}-${name}.log`),
