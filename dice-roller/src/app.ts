@@ -85,23 +85,21 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
 
   async function roll(req: Request, res: Response): Promise<void> {
     const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
-    const span = requestSpan();
-    span?.setAttribute('die.type', die);
+    requestSpan()?.setAttribute('die.type', die);
     const specification = await fetchSpecification(die, res);
-    span?.setAttributes({ 'die.faces': specification.faces, 'die.error_rate': specification.error_rate });
+    requestSpan()?.setAttributes({ 'die.faces': specification.faces, 'die.error_rate': specification.error_rate });
 
     const outcome = await rollDie(specification, { maxDelayMs, ...(random === undefined ? {} : { random }) });
     if (outcome.failed) {
       const detail = `Die '${die}' failed!`;
       diceRolls.inc({ die_type: dieLabel(die), result: 'error' });
-      span?.setAttribute('die.error', true);
-      span?.setStatus({ code: SpanStatusCode.ERROR, message: detail });
+      requestSpan()?.setAttribute('die.error', true).setStatus({ code: SpanStatusCode.ERROR, message: detail });
       logger.error({ die_type: die }, detail);
       throw new ProblemError({ type: ProblemType.dieFailed, title: 'Die failed', status: 500, detail, die });
     }
     diceRolls.inc({ die_type: dieLabel(die), result: 'success' });
     diceRollValue.observe({ die_type: dieLabel(die) }, outcome.value);
-    span?.setAttributes({ 'die.result': outcome.value, 'die.error': false });
+    requestSpan()?.setAttributes({ 'die.result': outcome.value, 'die.error': false });
     logger.info({ die_type: die, roll_value: outcome.value }, 'Die rolled');
     res.json({ roll: outcome.value });
   }

@@ -71,9 +71,8 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
 
   async function roll(req: Request, res: Response): Promise<void> {
     const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
-    const span = requestSpan();
     const traceId = currentTraceId();
-    span?.setAttribute('die.type', die);
+    requestSpan()?.setAttribute('die.type', die);
     frontendRequests.inc({ die_type: dieLabel(die), status: 'received' });
     logger.info({ die_type: die }, 'Roll requested');
 
@@ -94,7 +93,7 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
         sampledTraceId(),
       );
       frontendRequests.inc({ die_type: dieLabel(die), status: typeof outcome === 'number' ? 'error' : outcome });
-      span?.setStatus({ code: SpanStatusCode.ERROR, message: problem.detail });
+      requestSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: problem.detail });
       logger.error({ die_type: die, status: label, error: (error as Error).message }, 'Dice roller request failed');
       sendProblem(res, { ...problem, ...(traceId === undefined ? {} : { trace_id: traceId }) });
       return;
@@ -112,17 +111,17 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
       (performance.now() - start) / 1000,
       sampledTraceId(),
     );
-    span?.setAttribute('backend.status_code', statusCode);
+    requestSpan()?.setAttribute('backend.status_code', statusCode);
 
     if (answer.rolled) {
       frontendRequests.inc({ die_type: dieLabel(die), status: 'success' });
-      span?.setAttribute('roll.value', answer.roll);
+      requestSpan()?.setAttribute('roll.value', answer.roll);
       logger.info({ die_type: die, roll_value: answer.roll }, 'Roll succeeded');
       res.json({ roll: answer.roll, ...(traceId === undefined ? {} : { trace_id: traceId }) });
       return;
     }
     frontendRequests.inc({ die_type: dieLabel(die), status: 'error' });
-    if (statusCode >= 500) span?.setStatus({ code: SpanStatusCode.ERROR, message: answer.problem.detail });
+    if (statusCode >= 500) requestSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: answer.problem.detail });
     logger.warn({ die_type: die, status_code: statusCode, detail: answer.problem.detail }, 'Roll failed');
     sendProblem(res, {
       ...answer.problem,

@@ -2,6 +2,7 @@ import { context, type DiagLogger, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 
 const REPEAT_INTERVAL_MS = 60_000;
+const MAX_KINDS = 1_000;
 
 /**
  * The SDK reports failures as a JSON-serialised error, stack included
@@ -37,9 +38,12 @@ export class RateLimitedDiagLogger implements DiagLogger {
     // Some components pass the cause separately: diag.error('export failed', error).
     const cause = args.find((arg): arg is Error => arg instanceof Error);
     const summary = [summarise(message), cause?.message].filter(Boolean).join(': ');
-    // "Dropped 450 spans" and "Dropped 1696 spans" are the same news.
-    const kind = summary.replace(/\d+/g, '#');
+    // "Dropped 450 spans" and "Dropped 1696 spans" are the same news, and so are
+    // two messages that differ only in a trace or span id.
+    const kind = summary.replace(/\b[0-9a-f]{16,32}\b/gi, '#').replace(/\d+/g, '#');
     const now = Date.now();
+    // Kinds are few; a message that varies in some other way must not grow the map forever.
+    if (this.lastLogged.size >= MAX_KINDS) this.lastLogged.clear();
     const last = this.lastLogged.get(kind);
     if (last !== undefined && now - last < REPEAT_INTERVAL_MS) return;
     this.lastLogged.set(kind, now);

@@ -4,16 +4,20 @@ import type { RequestHandler } from 'express';
 import { routeTemplate } from './route-template';
 
 /**
- * The server span of the request being handled. Business attributes (`die.type`,
- * `roll.value`, ...) go there, so one TraceQL query such as
+ * The server span of the request being handled, for business attributes
+ * (`die.type`, `roll.value`, ...), so one TraceQL query such as
  * `{ kind = server && span.die.type = "risky" }` finds them in every service.
  * The HTTP instrumentation records the server span in the request's RPC metadata;
  * outside an instrumented request this falls back to the active span, if any.
+ *
+ * Undefined when nothing would be recorded: no span, a request that is not
+ * sampled, or a span that has ended because the client went away while the
+ * handler awaited an upstream (the SDK warns about every change to an ended span).
  */
 export function requestSpan(): Span | undefined {
   const metadata = getRPCMetadata(context.active());
-  if (metadata?.type === RPCType.HTTP && metadata.span !== undefined) return metadata.span;
-  return trace.getActiveSpan();
+  const span = metadata?.type === RPCType.HTTP && metadata.span !== undefined ? metadata.span : trace.getActiveSpan();
+  return span?.isRecording() === true ? span : undefined;
 }
 
 /** The trace id of the current request, if there is a trace at all. */

@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { type SpanContext, TraceFlags, trace } from '@opentelemetry/api';
 import type { RequestHandler } from 'express';
-import { requestSpan } from './request-span';
 
 /**
  * Server-Timing (https://www.w3.org/TR/server-timing/) lets a response say where
@@ -250,7 +249,8 @@ export function serverTiming(service: string): RequestHandler {
   return (_req, res, next) => {
     const timing = new ServerTiming(service);
     timings.set(res, timing);
-    const traceResponse = traceResponseHeader(requestSpan()?.spanContext());
+    // The active span is the server span here, sampled or not.
+    const traceResponse = traceResponseHeader(trace.getActiveSpan()?.spanContext());
     // Every way of sending a response (res.json, res.sendFile, a bare res.end)
     // ends in writeHead, explicitly or through Node's implicit header.
     const writeHead = res.writeHead as (...args: unknown[]) => typeof res;
