@@ -1,6 +1,7 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { currentTraceId } from './request-span';
+import { currentTraceId, requestSpan } from './request-span';
 
 /**
  * RFC 9457 problem details. Each kind of error has its own stable `type`, so a
@@ -113,6 +114,12 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
       return;
     }
     logger.error({ error, path: req.path }, 'Unhandled error while serving a request');
+    // The trace of a failed request should say what failed, stack included.
+    const span = requestSpan();
+    if (span !== undefined && error instanceof Error) {
+      span.recordException(error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    }
     sendProblem(res, {
       type: ProblemType.internalError,
       title: 'Internal error',
