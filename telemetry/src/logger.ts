@@ -54,7 +54,8 @@ const BATCH_MAX_BYTES = 64 * 1024;
  * saturated), made logging 16 % of the chain's CPU per roll in bench/. A line
  * waits at most 10 ms, unnoticeable to whoever reads the logs. SonicBoom does the
  * writing: it never blocks the event loop, and it queues what arrives while a
- * write is in flight. Lines still waiting are written on exit.
+ * write is in flight. Lines still waiting are handed over when the event loop
+ * runs out of work (the write then keeps it alive until it lands) and on exit.
  */
 class BatchingDestination implements DestinationStream {
   private pending = '';
@@ -65,6 +66,9 @@ class BatchingDestination implements DestinationStream {
     // Registered before SonicBoom registers its own exit handler, so that lines
     // still waiting reach it before it writes out what it holds.
     process.on('exit', () => this.handOver());
+    // The batch timer does not keep the process alive: a process that simply runs
+    // out of work would otherwise end with its last lines still waiting.
+    process.on('beforeExit', () => this.handOver());
     this.writer = pino.destination({ dest: fd, sync: false });
   }
 
@@ -74,7 +78,7 @@ class BatchingDestination implements DestinationStream {
       this.handOver();
     } else if (this.timer === undefined) {
       // Unreferenced: waiting lines never keep a finished process alive (they are
-      // written on exit).
+      // handed over on 'beforeExit' and 'exit' instead).
       this.timer = setTimeout(this.endOfBatch, BATCH_DELAY_MS).unref();
     }
   }
