@@ -61,7 +61,7 @@ start_service() { # name port extra-env...
   local name=$1 port=$2
   shift 2
   (cd "$ROOT/$name" && exec env PORT="$port" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" "$@" \
-    node --require @dice-roller/telemetry/register dist/server.js >"$WORK/$name.log" 2>&1) &
+    node --max-semi-space-size=16 --require @dice-roller/telemetry/register dist/server.js >"$WORK/$name.log" 2>&1) &
   PIDS+=($!)
 }
 start_service die-service "$DIE_PORT"

@@ -25,8 +25,8 @@ process.once('exit', () => {
 });
 
 /**
- * A service started exactly as `npm start -w <service>` starts it:
- * `node --require @dice-roller/telemetry/register dist/server.js` in its folder.
+ * A service started exactly as `npm start -w <service>` starts it: node with the
+ * arguments of its start script, in its folder.
  */
 export class ServiceProcess {
   readonly logs: LogLine[] = [];
