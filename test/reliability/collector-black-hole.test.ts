@@ -15,6 +15,10 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: blackHole.url,
     // Each export gives up after 3 s instead of 10 s, so several fail within the test.
     OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+    // A small queue (2048 spans by default) overflows within one stuck export
+    // however fast this machine rolls: the frontend makes two spans per roll.
+    OTEL_BSP_MAX_QUEUE_SIZE: '256',
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '128',
     ROLL_DELAY_MAX_MS: '0',
     DIE_SERVICE_TIMEOUT_MS: '10000',
     DICE_ROLLER_TIMEOUT_MS: '30000',
@@ -69,8 +73,8 @@ describe('a collector that accepts connections and never answers', () => {
       `black-holed collector: 2000 rolls, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms;`,
       `RSS MB before/after: ${rssAfterWarmUp.map((mb, i) => `${chain.all[i]?.name} ${mb.toFixed(0)}/${rssAfterLoad[i]?.toFixed(0)}`).join(', ')}`,
     );
-    // Spans wait in a bounded queue (2048 by default, OTEL_BSP_MAX_QUEUE_SIZE) and
-    // are dropped beyond it, which the SDK reports. V8 collects garbage lazily, so
+    // Spans wait in a bounded queue (OTEL_BSP_MAX_QUEUE_SIZE, 256 here) and are
+    // dropped beyond it, which the SDK reports. V8 collects garbage lazily, so
     // RSS rises under load whatever the collector does; the bound is what matters.
     for (const rss of rssAfterLoad) expect(rss).toBeLessThan(450);
     // The SDK reports dropped spans once a failed export has freed the queue and
