@@ -105,14 +105,21 @@ function oneLine(record: RunRecord): string {
   );
 }
 
-/** Rolls through variant 1 outside the measured runs, for the span accounting. */
-let initialWarmupRolls = 0;
+/** Rolls through each variant outside the measured runs, for the span accounting. */
+const initialWarmupRolls = new Map<VariantId, number>();
 
 interface Context {
   options: BenchOptions;
   outDir: string;
   logDir: string;
+  /** Where the project's services (variants 1 and 2) send their spans. */
   otlpEndpoint: string;
+  /** Where the traced yardstick (variant 4) sends its spans, so each is counted apart. */
+  yardstickOtlpEndpoint: string;
+}
+
+function otlpEndpointFor(context: Context, variant: VariantId): string {
+  return variant === 4 ? context.yardstickOtlpEndpoint : context.otlpEndpoint;
 }
 
 async function throughputScenario(context: Context): Promise<RunRecord[]> {
@@ -128,7 +135,7 @@ async function throughputScenario(context: Context): Promise<RunRecord[]> {
           rollDelayMaxMs: 0,
           logDir: context.logDir,
           label: `v${variant}`,
-          otlpEndpoint: context.otlpEndpoint,
+          otlpEndpoint: otlpEndpointFor(context, variant),
           env: options.serviceEnv,
         }),
       );
@@ -145,7 +152,7 @@ async function throughputScenario(context: Context): Promise<RunRecord[]> {
           durationSeconds: options.initialWarmupSeconds,
           otherPids: () => [],
         });
-        if (variant === 1) initialWarmupRolls += warmup.load.completed;
+        initialWarmupRolls.set(variant, (initialWarmupRolls.get(variant) ?? 0) + warmup.load.completed);
       }
     }
     const pidsBesides = (chain: Chain) => () =>
@@ -185,7 +192,7 @@ async function usersScenario(context: Context): Promise<RunRecord[]> {
       rollDelayMaxMs: undefined,
       logDir: context.logDir,
       label: `users-v${variant}`,
-      otlpEndpoint: context.otlpEndpoint,
+      otlpEndpoint: otlpEndpointFor(context, variant),
       env: options.serviceEnv,
     });
     try {
@@ -221,7 +228,7 @@ async function profileScenario(context: Context): Promise<{ records: RunRecord[]
         rollDelayMaxMs: 0,
         logDir: context.logDir,
         label: `profile-v${variant}-c${connections}`,
-        otlpEndpoint: context.otlpEndpoint,
+        otlpEndpoint: otlpEndpointFor(context, variant),
         env: options.serviceEnv,
         nodeFlags: (service) => ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${service}.cpuprofile`],
       });
@@ -256,6 +263,10 @@ async function profileScenario(context: Context): Promise<{ records: RunRecord[]
   return { records, summaries };
 }
 
+function sinkCounts(sink: OtlpSink): { spans: number; exports: number; bytes: number; rejected: number } {
+  return { spans: sink.spans, exports: sink.exports, bytes: sink.bytes, rejected: sink.rejected };
+}
+
 async function main(): Promise<void> {
   let options: BenchOptions | 'help';
   try {
@@ -287,20 +298,26 @@ async function main(): Promise<void> {
   );
 
   const sink = new OtlpSink();
+  const yardstickSink = new OtlpSink();
   let interrupted = false;
   const interrupt = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     log(`\n${signal}: stopping everything the benchmark started`);
     void stopAll()
-      .then(() => sink.stop())
+      .then(() => Promise.all([sink.stop(), yardstickSink.stop()]))
       .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
 
-  const otlpEndpoint = await sink.start();
-  const context: Context = { options, outDir, logDir, otlpEndpoint };
+  const context: Context = {
+    options,
+    outDir,
+    logDir,
+    otlpEndpoint: await sink.start(),
+    yardstickOtlpEndpoint: await yardstickSink.start(),
+  };
   const sections: string[] = [];
   const header = [
     `# Benchmark run ${started.toISOString()}`,
@@ -326,12 +343,16 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopAll();
-    await sink.stop();
+    await Promise.all([sink.stop(), yardstickSink.stop()]);
   }
 
-  const variant1Rolls = [...throughputRecords, ...userRecords]
-    .filter((record) => record.variant === 1)
-    .reduce((sum, record) => sum + record.load.completed + record.load.warmupCompleted, initialWarmupRolls);
+  const rollsThrough = (variant: VariantId) =>
+    [...throughputRecords, ...userRecords]
+      .filter((record) => record.variant === variant)
+      .reduce(
+        (sum, record) => sum + record.load.completed + record.load.warmupCompleted,
+        initialWarmupRolls.get(variant) ?? 0,
+      );
   const aggregates = aggregate(throughputRecords);
   if (throughputRecords.length > 0) {
     sections.push(
@@ -358,11 +379,16 @@ async function main(): Promise<void> {
       '',
     );
   }
-  if (variant1Rolls > 0) {
+  for (const [variant, received] of [
+    [1, sink],
+    [4, yardstickSink],
+  ] as const) {
+    const rolls = rollsThrough(variant);
+    if (rolls === 0) continue;
     sections.push(
-      `Tracing was live: the OTLP sink received ${sink.spans} spans in ${sink.exports} exports ` +
-        `(${(sink.bytes / 1024 ** 2).toFixed(1)} MiB, ${sink.rejected} rejected) for ${variant1Rolls} rolls through variant 1 ` +
-        `(${(sink.spans / variant1Rolls).toFixed(2)} spans per roll).`,
+      `Tracing was live in variant ${variant}: its OTLP sink received ${received.spans} spans in ${received.exports} exports ` +
+        `(${(received.bytes / 1024 ** 2).toFixed(1)} MiB, ${received.rejected} rejected) for ${rolls} rolls ` +
+        `(${(received.spans / rolls).toFixed(2)} spans per roll).`,
       '',
     );
   }
@@ -374,7 +400,7 @@ async function main(): Promise<void> {
   writeFileSync(path.join(outDir, 'report.md'), report);
   writeFileSync(
     path.join(outDir, 'results.json'),
-    `${JSON.stringify({ started, machine, revision, command, options, throughputRecords, userRecords, sink: { spans: sink.spans, exports: sink.exports, bytes: sink.bytes, rejected: sink.rejected } }, null, 2)}\n`,
+    `${JSON.stringify({ started, machine, revision, command, options, throughputRecords, userRecords, sinks: { project: sinkCounts(sink), yardstick: sinkCounts(yardstickSink) } }, null, 2)}\n`,
   );
   process.stdout.write(report);
 }

@@ -4,18 +4,21 @@
  *   1. the project as shipped: full tracing to a live OTLP sink, metrics, logs at
  *      the default level written to a file;
  *   2. the project with OTEL_SDK_DISABLED=true (metrics and logs still on);
- *   3. the yardstick: bare node:http servers with undici keep-alive pools.
+ *   3. the yardstick: bare node:http servers with undici keep-alive pools;
+ *   4. the yardstick with stock OpenTelemetry tracing (bare-chain/tracing.ts): what
+ *      the SDK alone costs on this machine.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, LoggedProcess, REPO_ROOT, waitUntilOk } from './processes';
 
-export type VariantId = 1 | 2 | 3;
+export type VariantId = 1 | 2 | 3 | 4;
 
 export const VARIANT_NAMES: Record<VariantId, string> = {
   1: 'project, full telemetry',
   2: 'project, OTEL_SDK_DISABLED=true',
   3: 'bare node:http chain',
+  4: 'bare chain + OTel tracing',
 };
 
 export interface ChainService {
@@ -140,21 +143,29 @@ export async function startProjectChain(variant: 1 | 2, options: ChainOptions): 
   return { variant, rollUrl, services, stop: () => stopAll(services) };
 }
 
-/** Variant 3: the yardstick in bench/bare-chain/, three processes like the project's. */
-export async function startBareChain(options: ChainOptions): Promise<Chain> {
+/**
+ * Variant 3: the yardstick in bench/bare-chain/, three processes like the project's;
+ * variant 4: the same with stock OpenTelemetry tracing loaded first.
+ */
+export async function startBareChain(variant: 3 | 4, options: ChainOptions): Promise<Chain> {
   mkdirSync(options.logDir, { recursive: true });
   const [diePort, rollerPort, frontendPort] = [await freePort(), await freePort(), await freePort()];
   const script = path.join(__dirname, '..', 'bare-chain', 'server.js');
+  const tracing = variant === 4 ? ['--require', path.join(__dirname, '..', 'bare-chain', 'tracing.js')] : [];
   const delay: Record<string, string> =
     options.rollDelayMaxMs === undefined ? {} : { ROLL_DELAY_MAX_MS: String(options.rollDelayMaxMs) };
 
   const start = (name: string, role: string, port: number, env: Record<string, string>): ChainService => {
     const url = `http://127.0.0.1:${port}`;
+    const telemetry: Record<string, string> =
+      variant === 4
+        ? { OTEL_SERVICE_NAME: name, OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' }
+        : {};
     const process = new LoggedProcess({
       name,
-      args: [...(options.nodeFlags?.(name) ?? []), script, role],
+      args: [...(options.nodeFlags?.(name) ?? []), ...tracing, script, role],
       cwd: REPO_ROOT,
-      env: { ...baseEnvironment(), ...delay, PORT: String(port), ...env },
+      env: { ...baseEnvironment(), ...telemetry, ...delay, PORT: String(port), ...env },
       logFile: path.join(options.logDir, `${options.label}-${name}.log`),
     });
     return { name, url, process, readLagP99: () => readBareLag(url) };
@@ -173,9 +184,9 @@ export async function startBareChain(options: ChainOptions): Promise<Chain> {
     await stopAll(services);
     throw error;
   }
-  return { variant: 3, rollUrl, services, stop: () => stopAll(services) };
+  return { variant, rollUrl, services, stop: () => stopAll(services) };
 }
 
 export function startChain(variant: VariantId, options: ChainOptions): Promise<Chain> {
-  return variant === 3 ? startBareChain(options) : startProjectChain(variant, options);
+  return variant === 3 || variant === 4 ? startBareChain(variant, options) : startProjectChain(variant, options);
 }

@@ -23,10 +23,12 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench -- [options]
 
 Drives the frontend's /roll?die=fair with autocannon (in its own process) against
-three variants of the chain, interleaved per concurrency (1 2 3 1 2 3 ...):
+four variants of the chain, interleaved per concurrency (1 2 3 4 1 2 3 4 ...):
   1  the project as shipped: full tracing to a live OTLP sink, metrics, logs to files
   2  the project with OTEL_SDK_DISABLED=true
   3  the yardstick: a bare node:http + undici keep-alive chain (bench/bare-chain)
+  4  the yardstick with stock OpenTelemetry tracing (bench/bare-chain/tracing.ts):
+     what the SDK alone costs here
 then the simulated-users scenario (default roll delay, 0 to 1 s) against variant 1.
 
   --duration S          measured seconds per variant and concurrency (default 10)
@@ -35,7 +37,7 @@ then the simulated-users scenario (default roll delay, 0 to 1 s) against variant
                         before any measured run: CPU per roll keeps falling for the
                         first half minute of load (JIT, heap sizing) (default 20)
   --concurrency LIST    connections, e.g. 10,50,200 (default 10,50,200)
-  --variants LIST       which variants, e.g. 1,3 (default 1,2,3)
+  --variants LIST       which variants, e.g. 1,3 (default 1,2,3,4)
   --rounds N            repeat the interleaved sequence N times (default 1)
   --users LIST          simulated users for the delay scenario (default 50,200,500)
   --users-duration S    measured seconds per user count (default 20)
@@ -75,7 +77,7 @@ function seconds(name: string, value: string | undefined, fallback: number): num
 
 function variantList(name: string, value: string): VariantId[] {
   const list = numberList(name, value);
-  if (list.some((n) => n !== 1 && n !== 2 && n !== 3)) throw new UsageError(`--${name} takes 1, 2 and 3`);
+  if (list.some((n) => n < 1 || n > 4)) throw new UsageError(`--${name} takes 1, 2, 3 and 4`);
   return list as VariantId[];
 }
 
@@ -113,7 +115,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     warmupSeconds: seconds('warmup', values.warmup, quick ? 1 : 3),
     initialWarmupSeconds: seconds('initial-warmup', values['initial-warmup'], quick ? 2 : 20),
     concurrency: numberList('concurrency', values.concurrency ?? (profile ? '50' : '10,50,200')),
-    variants: variantList('variants', values.variants ?? (profile ? '1' : '1,2,3')),
+    variants: variantList('variants', values.variants ?? (profile ? '1' : '1,2,3,4')),
     rounds,
     users: numberList('users', values.users ?? '50,200,500'),
     usersDurationSeconds: seconds('users-duration', values['users-duration'], quick ? 8 : 20),

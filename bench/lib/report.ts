@@ -124,7 +124,7 @@ export function throughputTable(aggregates: Aggregate[]): string {
 
 export function ratioTable(aggregates: Aggregate[], concurrency: number[]): string {
   const rows = concurrency.map((c) => {
-    const [v1, v2, v3] = [find(aggregates, 1, c), find(aggregates, 2, c), find(aggregates, 3, c)];
+    const [v1, v2, v3, v4] = [1, 2, 3, 4].map((variant) => find(aggregates, variant as VariantId, c));
     const ratio = (a: number | undefined, b: number | undefined) =>
       a === undefined || b === undefined || b === 0 ? 'n/a' : (a / b).toFixed(2);
     return [
@@ -132,11 +132,13 @@ export function ratioTable(aggregates: Aggregate[], concurrency: number[]): stri
       ratio(v1?.rps, v3?.rps),
       ratio(v1?.rps, v2?.rps),
       ratio(v2?.rps, v3?.rps),
+      ratio(v4?.rps, v3?.rps),
       ratio(v1?.p99, v3?.p99),
       ratio(v1?.p99, v2?.p99),
     ];
   });
-  return markdownTable(['c', 'req/s 1/3', 'req/s 1/2', 'req/s 2/3', 'p99 1/3', 'p99 1/2'], rows, [
+  return markdownTable(['c', 'req/s 1/3', 'req/s 1/2', 'req/s 2/3', 'req/s 4/3', 'p99 1/3', 'p99 1/2'], rows, [
+    true,
     true,
     true,
     true,

@@ -1,0 +1,24 @@
+/**
+ * Variant 4 of the benchmark: the yardstick with OpenTelemetry tracing switched on
+ * the stock way, and nothing else. Loaded with `node --require` before the
+ * yardstick's server: NodeSDK with the HTTP server instrumentation and the undici
+ * client instrumentation, exporting OTLP/HTTP protobuf to the harness's sink
+ * (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME from the environment). Same
+ * five spans per roll as the project, no metrics, no logs, no Express: what it
+ * costs is what the SDK itself costs on this machine.
+ */
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+
+const UNTRACED_PATHS = new Set(['/health', '/__lag']);
+
+new NodeSDK({
+  instrumentations: [
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has(request.url ?? ''),
+      disableOutgoingRequestInstrumentation: true,
+    }),
+    new UndiciInstrumentation(),
+  ],
+}).start();
