@@ -9,6 +9,7 @@ import {
   readText,
   repoPath,
 } from '../support/stack';
+import { startScript } from '../support/start-script';
 
 /**
  * The Dockerfiles, checked offline (no Docker engine here): the structure the
@@ -43,14 +44,6 @@ function copyParts(instruction: DockerInstruction): { from: string | undefined; 
   const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
   const paths = words.filter((w) => !w.startsWith('--'));
   return { from, sources: paths.slice(0, -1), dest: paths.at(-1) ?? '' };
-}
-
-/** The `start` script of a workspace: its leading `NAME=value` assignments, then the command. */
-function startScript(name: string): { env: string[]; command: string[] } {
-  const pkg = JSON.parse(readText(repoPath(name, 'package.json'))) as { scripts: { start: string } };
-  const words = pkg.scripts.start.split(/\s+/);
-  const firstCommandWord = words.findIndex((word) => !/^[A-Z_][A-Z0-9_]*=/.test(word));
-  return { env: words.slice(0, firstCommandWord), command: words.slice(firstCommandWord) };
 }
 
 describe('.dockerignore', () => {

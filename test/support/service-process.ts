@@ -1,9 +1,9 @@
 import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { freePort } from './ports';
+import { nodeCommand } from './start-script';
 import { WakeUp } from './wake-up';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -122,24 +122,15 @@ function baseEnvironment(): Record<string, string> {
   };
 }
 
-/** The arguments `npm start` gives node for a service: its start script, `node` left out. */
-function startScriptArguments(name: ServiceName): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, name, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const [command, ...args] = pkg.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`${name}'s start script does not run node: ${pkg.scripts.start}`);
-  return args;
-}
-
 export async function startService(
   name: ServiceName,
   { env = {}, port, waitUntilStarted = true }: StartOptions = {},
 ): Promise<ServiceProcess> {
   const servicePort = port ?? (await freePort());
-  const child = spawn(process.execPath, startScriptArguments(name), {
+  const start = nodeCommand(name);
+  const child = spawn(process.execPath, start.args, {
     cwd: path.join(REPO_ROOT, name),
-    env: { ...baseEnvironment(), PORT: String(servicePort), ...env },
+    env: { ...baseEnvironment(), ...start.env, PORT: String(servicePort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const service = new ServiceProcess(name, servicePort, child);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Summary } from '../../traffic-gen/src/summary';
 import { REPO_ROOT } from '../support/service-process';
+import { nodeCommand } from '../support/start-script';
 import { WakeUp } from '../support/wake-up';
 
 export interface TrafficGenRun {
@@ -33,12 +34,13 @@ export class TrafficGenProcess {
 
   constructor(args: readonly string[], otlpEndpoint: string, env: Record<string, string> = {}) {
     const startedAt = performance.now();
-    this.child = spawn(process.execPath, ['--require', '@dice-roller/telemetry/register', 'dist/cli.js', ...args], {
+    const start = nodeCommand('traffic-gen');
+    this.child = spawn(process.execPath, [...start.args, ...args], {
       cwd: path.join(REPO_ROOT, 'traffic-gen'),
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/tmp',
-        LOG_STREAM: 'stderr',
+        ...start.env,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
         OTEL_BSP_SCHEDULE_DELAY: '100',
         ...env,
