@@ -668,32 +668,36 @@ const traces: Row = {
 
 // ---- the dashboard ----
 
+/** A multi-select variable over a Prometheus label's values, with "All" selected. */
+function labelValuesVariable(name: string, label: string, description: string, query: string, allValue?: string) {
+  const variable = new dashboard.QueryVariableBuilder(name)
+    .label(label)
+    .description(description)
+    .datasource(PROMETHEUS)
+    .query(query)
+    .definition(query)
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true);
+  if (allValue !== undefined) variable.allValue(allValue);
+  return variable.current({ text: 'All', value: '$__all', selected: true });
+}
+
 const variables = [
-  new dashboard.QueryVariableBuilder('service')
-    .label('Service')
-    .description(
-      'The services to show; the job label of their metrics, the service label of their logs, service.name in traces.',
-    )
-    .datasource(PROMETHEUS)
-    .query('label_values(http_requests_total, job)')
-    .definition('label_values(http_requests_total, job)')
-    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(dashboard.VariableSort.AlphabeticalAsc)
-    .multi(true)
-    .includeAll(true)
-    .current({ text: 'All', value: '$__all', selected: true }),
-  new dashboard.QueryVariableBuilder('die')
-    .label('Die')
-    .description('The dice to show: those dice-roller has rolled.')
-    .datasource(PROMETHEUS)
-    .query('label_values(dice_rolls_total, die_type)')
-    .definition('label_values(dice_rolls_total, die_type)')
-    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
-    .sort(dashboard.VariableSort.AlphabeticalAsc)
-    .multi(true)
-    .includeAll(true)
-    .allValue('.*')
-    .current({ text: 'All', value: '$__all', selected: true }),
+  labelValuesVariable(
+    'service',
+    'Service',
+    'The services to show; the job label of their metrics, the service label of their logs, service.name in traces.',
+    'label_values(http_requests_total, job)',
+  ),
+  labelValuesVariable(
+    'die',
+    'Die',
+    'The dice to show: those dice-roller has rolled.',
+    'label_values(dice_rolls_total, die_type)',
+    '.*',
+  ),
   new dashboard.CustomVariableBuilder('level')
     .label('Log level')
     .description('The log levels to show in the logs row (the level label Alloy sets from each JSON line).')
