@@ -485,6 +485,103 @@ const frontend: Row = {
   ],
 };
 
+const concurrentRolls: Row = {
+  title: 'Concurrent rolls: batches of dice rolled side by side (GET /roll-async)',
+  collapsed: true,
+  cells: [
+    cell(
+      timeseriesPanel({
+        title: 'Batches against single rolls',
+        description:
+          'Batches dice-roller started per second (GET /roll-async), the rolls inside them, and single rolls (GET /roll). A batch of n is one request, one specification fetch and n rolls running at the same time.',
+        unit: 'reqps',
+        queries: [
+          promql(`sum(rate(async_roll_batch_size_count${RATE}))`, 'batches'),
+          promql(`sum(rate(async_rolls_total{${DIE}}${RATE}))`, 'rolls in batches'),
+          promql(`sum(rate(dice_rolls_total{${DIE}}${RATE}))`, 'single rolls'),
+        ],
+      }),
+      8,
+      8,
+    ),
+    cell(
+      timeseriesPanel({
+        title: 'Batch size percentiles',
+        description:
+          'How many dice a batch rolls (the times parameter, 1 to 20), estimated from the async_roll_batch_size buckets (1, 2, 3, 5, 10, 15, 20): a quantile between two bounds is interpolated.',
+        unit: 'none',
+        min: 0,
+        queries: [
+          promql(quantile(0.5, 'async_roll_batch_size_bucket', ''), 'p50'),
+          promql(quantile(0.9, 'async_roll_batch_size_bucket', ''), 'p90'),
+          promql(quantile(0.99, 'async_roll_batch_size_bucket', ''), 'p99'),
+        ],
+      }),
+      8,
+      8,
+    ),
+    cell(
+      timeseriesPanel({
+        title: 'Batch latency against single-roll latency',
+        description: `How long a whole batch took, from its first roll's start to its slowest roll's end (async_roll_duration_seconds), next to how long dice-roller took for one roll (GET /roll). The rolls of a batch run at the same time, so a batch takes about as long as its slowest roll: the two lines stay close, whatever the batch size. ${LATENCY_DESCRIPTION}`,
+        unit: 's',
+        min: 0,
+        queries: [
+          promql(quantile(0.95, 'async_roll_duration_seconds_bucket', ''), 'batch p95', { exemplar: true }),
+          promql(quantile(0.5, 'async_roll_duration_seconds_bucket', ''), 'batch p50'),
+          promql(
+            quantile(0.95, 'http_request_duration_seconds_bucket', 'job="dice-roller", handler="/roll"'),
+            'single roll p95',
+          ),
+          promql(
+            quantile(0.5, 'http_request_duration_seconds_bucket', 'job="dice-roller", handler="/roll"'),
+            'single roll p50',
+          ),
+        ],
+      }),
+      8,
+      8,
+    ),
+    cell(
+      timeseriesPanel({
+        title: 'Batches in progress',
+        description:
+          "Batches dice-roller is rolling right now (the async_rolls_in_progress gauge, sampled at each scrape), per instance. About the batch rate times the batch latency (Little's law).",
+        unit: 'short',
+        min: 0,
+        queries: [promql('sum by (instance) (async_rolls_in_progress)', '{{instance}}')],
+      }),
+      8,
+      8,
+    ),
+    cell(
+      timeseriesPanel({
+        title: 'Failure share of rolls in batches, by die',
+        description:
+          "Share of the individual rolls inside batches that failed, by die: each roll has its die's own chance of failing, so this hovers around the die's error_rate, as single rolls do. One failed roll fails its whole batch (500, failed_rolls names it).",
+        unit: 'percentunit',
+        min: 0,
+        max: 1,
+        queries: [promql(ratio('async_rolls_total', DIE, 'result="error"', 'die_type'), '{{die_type}}')],
+      }),
+      8,
+      8,
+    ),
+    cell(
+      timeseriesPanel({
+        title: 'Batch requests to the frontend, by size',
+        description:
+          'Batch requests the frontend received per second (GET /roll-async), by batch size. Only valid sizes (1 to 20) are counted, so no request can add a series; the rejected ones are the 4xx of GET /roll-async in the frontend row.',
+        unit: 'reqps',
+        stack: true,
+        queries: [promql(`sum by (batch_size) (rate(async_roll_requests_total${RATE}))`, '{{batch_size}}')],
+      }),
+      8,
+      8,
+    ),
+  ],
+};
+
 const runtime: Row = {
   title: 'Runtime: Node.js in each service',
   collapsed: true,
@@ -721,6 +818,16 @@ export function diceRollerDashboard(): dashboard.Dashboard {
     .refresh('30s')
     .timezone('browser')
     .variables(variables);
-  const built = layOut(builder, [overview, dieService, serviceToService, diceRoller, frontend, runtime, logs, traces]);
+  const built = layOut(builder, [
+    overview,
+    dieService,
+    serviceToService,
+    diceRoller,
+    frontend,
+    concurrentRolls,
+    runtime,
+    logs,
+    traces,
+  ]);
   return { ...built, schemaVersion: SCHEMA_VERSION };
 }

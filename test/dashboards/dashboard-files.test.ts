@@ -92,6 +92,7 @@ const ROW_ORDER = [
   /^Service to service/,
   /^dice-roller/,
   /^frontend/,
+  /^Concurrent rolls/,
   /^Runtime/,
   /^Logs/,
   /^Traces/,
