@@ -1,0 +1,108 @@
+import { format } from 'node:util';
+import { type Logger, readInteger, registry } from '@dice-roller/telemetry';
+import { FlagdProvider } from '@openfeature/flagd-provider';
+import {
+  createEvaluationEvent,
+  type EvaluationContext,
+  type Hook,
+  OpenFeature,
+  type Logger as OpenFeatureLogger,
+} from '@openfeature/server-sdk';
+import { trace } from '@opentelemetry/api';
+import client from 'prom-client';
+import { FAULT_NAMES, FAULTS, type FaultName, type FaultService } from './faults';
+import { flagFilePath } from './flag-file';
+import { FlagFileWatcher } from './flag-file-watcher';
+
+/**
+ * The semantic conventions' `feature_flag.evaluation` event
+ * (https://opentelemetry.io/docs/specs/semconv/feature-flags/feature-flags-events/),
+ * built by OpenFeature's own `createEvaluationEvent`, on the span where a fault
+ * was evaluated switched on. OpenFeature's SpanEventHook
+ * (@openfeature/open-telemetry-hooks) writes the same event for every evaluation,
+ * "off" included, which would put one on nearly every span.
+ */
+const faultEvaluationEvent: Hook = {
+  finally(hookContext, details) {
+    if (details.value === 0) return;
+    const span = trace.getActiveSpan();
+    if (span?.isRecording() !== true) return;
+    const { name, attributes } = createEvaluationEvent(hookContext, details);
+    span.addEvent(name, attributes);
+  },
+};
+
+/**
+ * OpenFeature and the flagd provider report through this logger. The flag file's
+ * problems are the watcher's to report (one clear line each); what the provider
+ * says about the same file stays at debug.
+ */
+function openFeatureLogger(logger: Logger): OpenFeatureLogger {
+  const debug = (...args: unknown[]) => logger.debug({ component: 'openfeature' }, format(...args));
+  return { error: debug, warn: debug, info: debug, debug };
+}
+
+function exposeFaultActive(service: FaultService, watcher: FlagFileWatcher): void {
+  const faults = FAULT_NAMES.filter((fault) => FAULTS[fault].service === service);
+  new client.Gauge({
+    name: 'fault_active',
+    help: 'Faults of the fault lab this service implements: 1 while switched on in the flag file, else 0.',
+    labelNames: ['fault'] as const,
+    registers: [registry],
+    collect() {
+      for (const fault of faults) this.set({ fault }, watcher.isActive(fault) ? 1 : 0);
+    },
+  });
+}
+
+let watcher: FlagFileWatcher | undefined;
+const flags = OpenFeature.getClient('fault-lab');
+
+/** The flag file this process reads, polled every FAULT_FLAGS_POLL_MS. */
+export function watchFaultFlags(logger: Logger): FlagFileWatcher {
+  if (watcher !== undefined) return watcher;
+  const pollMs = readInteger('FAULT_FLAGS_POLL_MS', 1000, { min: 50, max: 60_000 });
+  watcher = new FlagFileWatcher(flagFilePath(), logger, pollMs);
+  watcher.start();
+  return watcher;
+}
+
+/**
+ * Starts the fault lab in a service that implements faults: OpenFeature with
+ * flagd's provider evaluating the flag file in-process, the evaluation event on
+ * spans, and `fault_active` on /metrics. Call once at start-up.
+ */
+export async function startFaultFlags(service: FaultService, logger: Logger): Promise<void> {
+  const file = watchFaultFlags(logger);
+  OpenFeature.setLogger(openFeatureLogger(logger));
+  OpenFeature.addHooks(faultEvaluationEvent);
+  exposeFaultActive(service, file);
+  const provider = () =>
+    new FlagdProvider({ resolverType: 'in-process', offlineFlagSourcePath: file.file }, openFeatureLogger(logger));
+  const setProvider = () =>
+    OpenFeature.setProviderAndWait(provider()).catch((error: unknown) => {
+      logger.error({ error: String(error) }, 'Fault flags: the flagd provider did not start; every fault stays off');
+    });
+  // flagd's file source gives up for good when its first reading fails: hand it
+  // the file only once it reads well.
+  if (file.hasGoodReading) {
+    await setProvider();
+  } else {
+    let started = false;
+    file.onChange(() => {
+      if (started) return;
+      started = true;
+      void setProvider();
+    });
+  }
+}
+
+/**
+ * What a fault's flag evaluates to here: 0 when it is off. A fault the file does
+ * not switch on is answered without an evaluation, so a lab with every fault off
+ * costs a request next to nothing.
+ */
+export async function faultValue(fault: FaultName, context?: EvaluationContext): Promise<number> {
+  if (watcher?.isActive(fault) !== true) return 0;
+  return flags.getNumberValue(fault, 0, context);
+}
