@@ -125,6 +125,12 @@ describe('traffic-gen against the running services', () => {
     const summary = run.summary();
     // Arrivals at 0, 10, ..., 490 ms.
     expect(summary.requests + summary.dropped + summary.in_flight_abandoned).toBe(50);
+    // The rate is over the half second of sending, not over the wait for the last answers.
+    const sent = summary.requests + summary.in_flight_abandoned;
+    expect(summary.rate.window_s).toBeGreaterThanOrEqual(0.5);
+    expect(summary.rate.achieved).toBeCloseTo(sent / summary.rate.window_s, 1);
+    expect(summary.drain_s).toBeGreaterThan(0);
+    expect(summary.elapsed_s).toBeGreaterThanOrEqual(summary.rate.window_s + Number(summary.drain_s) - 0.01);
     expect(summary).toMatchObject({ model: 'open', dice: ['extreme'], rate: { target: 100 }, users: null });
     expectCountsAddUp(summary);
     // extreme fails half the time: P(no failure in 50 rolls) = 2^-50.

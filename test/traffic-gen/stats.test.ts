@@ -112,3 +112,30 @@ describe('run statistics and summary', () => {
     expect(text).toContain('--seed 9');
   });
 });
+
+describe('open-model summary', () => {
+  // `--rate 50 --duration 5s`: 250 requests sent over 5 s, the last answers 0.9 s later.
+  const stats = new Stats(['fair']);
+  for (let i = 0; i < 250; i++) {
+    stats.recordStart();
+    stats.record(result('fair', '200', 900, 'e'.repeat(32)));
+  }
+  const summary = buildSummary(stats, {
+    options: { ...options, model: 'open', rate: 50, durationSeconds: 5, maxInFlight: 256 },
+    dice: ['fair'],
+    seed: 9,
+    elapsedMs: 5_900,
+    sending: { sendingSeconds: 5, drainSeconds: 0.9 },
+    interrupted: false,
+    usersCompleted: 0,
+    usage: { cpu: { user: 0, system: 0 }, eventLoopUtilization: 0 },
+  });
+
+  it('reports the rate over the sending window, and the drain apart', () => {
+    expect(summary).toMatchObject({ requests: 250, elapsed_s: 5.9, drain_s: 0.9 });
+    expect(summary.rate).toEqual({ achieved: 50, target: 50, window_s: 5 });
+    expect(formatSummary(summary)).toContain(
+      'Requests   250 in 5.9 s: 50 req/s over 5 s of sending (target 50), then 0.9 s for the last answers',
+    );
+  });
+});

@@ -23,6 +23,13 @@ export interface OpenModelDependencies {
 export class OpenModel {
   private readonly inFlight = new Set<Promise<unknown>>();
   private startedAt = 0;
+  /**
+   * How long arrivals were sent for (the schedule's length, or until stopped), and how
+   * long the answers to the last of them then took: the achieved rate is over the first
+   * alone, so that `--rate 50 --duration 5s` reads 50 however slow the last answers are.
+   */
+  sendingSeconds = 0;
+  drainSeconds = 0;
 
   constructor(
     private readonly options: Pick<OpenModelOptions, 'rate' | 'durationSeconds' | 'maxInFlight'>,
@@ -52,7 +59,10 @@ export class OpenModel {
         break;
       }
     }
+    // The last arrival is due at (arrivals - 1) / rate, and the window it opens lasts 1 / rate.
+    this.sendingSeconds = Math.max(this.elapsedSeconds(), arrivals / rate);
     await Promise.all(this.inFlight);
+    this.drainSeconds = Math.max(0, this.elapsedSeconds() - this.sendingSeconds);
   }
 
   /** "of 30s  target 100/s  dropped 0", for the progress line. */

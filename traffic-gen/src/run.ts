@@ -50,6 +50,7 @@ export async function run(options: RunOptions, deps: RunDependencies): Promise<S
     dice,
     seed,
     elapsedMs: performance.now() - startedAt,
+    ...(workload instanceof OpenModel ? { sending: workload } : {}),
     interrupted: stop.aborted,
     usersCompleted: workload instanceof UserModel ? workload.usersDone : 0,
     usage: {

@@ -14,6 +14,8 @@ export interface RunContext {
   dice: readonly string[];
   seed: number;
   elapsedMs: number;
+  /** Open model: how long arrivals were sent for, and how long the last answers then took. */
+  sending?: { sendingSeconds: number; drainSeconds: number };
   interrupted: boolean;
   usersCompleted: number;
   usage: OwnUsage;
@@ -44,7 +46,13 @@ export interface Summary extends TallyJson {
   elapsed_s: number;
   by_die: Record<string, TallyJson>;
   latency_ms: { min: number; mean: number; p50: number; p95: number; p99: number; max: number };
-  rate: { achieved: number; target: number | null };
+  /**
+   * `achieved` is over `window_s`: the whole run for the user model; for the open model,
+   * the requests sent over the time they were sent for (not counting `drain_s`, the wait
+   * for the last answers after the last arrival).
+   */
+  rate: { achieved: number; target: number | null; window_s: number };
+  drain_s: number | null;
   users: { total: number; completed: number } | null;
   in_flight_abandoned: number;
   dropped: number;
@@ -101,6 +109,8 @@ export function buildSummary(stats: Stats, context: RunContext): Summary {
   const seconds = context.elapsedMs / 1000;
   const { latency } = stats;
   const cpuMs = (usage.cpu.user + usage.cpu.system) / 1000;
+  const window = context.sending?.sendingSeconds ?? seconds;
+  const counted = context.sending === undefined ? stats.total.requests : stats.started;
   return {
     model: options.model,
     url: options.url,
@@ -120,9 +130,11 @@ export function buildSummary(stats: Stats, context: RunContext): Summary {
       max: round(latency.max),
     },
     rate: {
-      achieved: seconds > 0 ? round(stats.total.requests / seconds, 2) : 0,
+      achieved: window > 0 ? round(counted / window, 2) : 0,
       target: options.model === 'open' ? options.rate : null,
+      window_s: round(window, 3),
     },
+    drain_s: context.sending === undefined ? null : round(context.sending.drainSeconds, 3),
     users: options.model === 'users' ? { total: options.users, completed: context.usersCompleted } : null,
     in_flight_abandoned: stats.abandoned,
     dropped: stats.dropped,
@@ -162,17 +174,20 @@ function describeModel(summary: Summary): string {
   return `open model: ${s.rate} req/s ${duration}, at most ${s.max_in_flight} in flight`;
 }
 
+function describeRate(summary: Summary): string {
+  const { achieved, target, window_s } = summary.rate;
+  if (target === null) return `${summary.requests} in ${round(summary.elapsed_s)} s, ${achieved} req/s`;
+  const drain = summary.drain_s === null ? '' : `, then ${round(summary.drain_s, 2)} s for the last answers`;
+  return `${summary.requests} in ${round(summary.elapsed_s)} s: ${achieved} req/s over ${round(window_s, 2)} s of sending (target ${target})${drain}`;
+}
+
 /** The human summary: aligned label/value lines, trace ids ready to paste into Grafana. */
 export function formatSummary(summary: Summary): string {
   const lines: [string, string][] = [];
   const add = (label: string, value: string) => lines.push([label, value]);
   add('Run', `${describeModel(summary)}${summary.interrupted ? '  (interrupted)' : ''}`);
   add('Target', `${summary.url}  dice ${summary.dice.join(', ')}`);
-  add(
-    'Requests',
-    `${summary.requests} in ${round(summary.elapsed_s)} s, ${summary.rate.achieved} req/s` +
-      (summary.rate.target === null ? '' : ` (target ${summary.rate.target})`),
-  );
+  add('Requests', describeRate(summary));
   if (summary.users !== null) add('Users', `${summary.users.completed} of ${summary.users.total} completed`);
   if (summary.dropped > 0) add('Dropped', `${summary.dropped} arrivals (too many requests in flight)`);
   if (summary.in_flight_abandoned > 0) add('Abandoned', `${summary.in_flight_abandoned} in flight when stopped`);
