@@ -805,6 +805,24 @@ const variables = [
     .current({ text: 'All', value: '$__all', selected: true }),
 ];
 
+/**
+ * The fault lab's windows (README, "Fault lab"): a red band over every time panel
+ * while a fault is switched on, read from the `fault_active` gauge of the services
+ * that implement them, so it works with provisioning alone.
+ */
+export const FAULT_WINDOWS_EXPR = `max by (fault) (fault_active{${SERVICE}}) == 1`;
+
+const faultWindows = new dashboard.AnnotationQueryBuilder()
+  .name('Faults switched on')
+  .datasource(PROMETHEUS)
+  .enable(true)
+  .iconColor('red')
+  .expr(FAULT_WINDOWS_EXPR)
+  .step('15s')
+  .titleFormat('Fault: {{fault}}')
+  .tagKeys('fault')
+  .textFormat('npm run fault -- off {{fault}}');
+
 export function diceRollerDashboard(): dashboard.Dashboard {
   const builder = new dashboard.DashboardBuilder('Dice Roller — Three Services')
     .uid('dice-roller-services')
@@ -817,7 +835,8 @@ export function diceRollerDashboard(): dashboard.Dashboard {
     .time({ from: 'now-30m', to: 'now' })
     .refresh('30s')
     .timezone('browser')
-    .variables(variables);
+    .variables(variables)
+    .annotation(faultWindows);
   const built = layOut(builder, [
     overview,
     dieService,
