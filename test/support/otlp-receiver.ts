@@ -17,6 +17,8 @@ export interface ReceivedSpan {
   service: string;
   scope: string;
   attributes: Record<string, unknown>;
+  /** Span events (`exception`, `feature_flag.evaluation`, ...), in the order they were added. */
+  events: { name: string; attributes: Record<string, unknown> }[];
   status: { code: 'unset' | 'ok' | 'error'; message: string };
   startTimeUnixNano: bigint;
   endTimeUnixNano: bigint;
@@ -51,6 +53,7 @@ interface OtlpSpan {
   startTimeUnixNano: string | number;
   endTimeUnixNano: string | number;
   attributes?: OtlpKeyValue[];
+  events?: { name?: string; attributes?: OtlpKeyValue[] }[];
   status?: { code?: number; message?: string };
 }
 interface OtlpRequest {
@@ -96,6 +99,10 @@ function flatten(request: OtlpRequest, fromProtobuf: boolean): ReceivedSpan[] {
           service: String(resource['service.name']),
           scope: scopeSpans.scope?.name ?? '',
           attributes: attributes(span.attributes),
+          events: (span.events ?? []).map((event) => ({
+            name: event.name ?? '',
+            attributes: attributes(event.attributes),
+          })),
           status: { code: STATUS_CODES[span.status?.code ?? 0] ?? 'unset', message: span.status?.message ?? '' },
           startTimeUnixNano: BigInt(span.startTimeUnixNano),
           endTimeUnixNano: BigInt(span.endTimeUnixNano),
