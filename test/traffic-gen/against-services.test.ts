@@ -171,6 +171,15 @@ describe('traffic-gen against the running services', () => {
     );
   });
 
+  it('exits 1 at start when --url is another Dice Roller service, naming it', async () => {
+    // die-service serves GET /dice too, so a listing alone would take it for the frontend.
+    const run = await runTrafficGen(['--url', chain.dieService.url], endpoint);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`${chain.dieService.url} is die-service, not the frontend`);
+    expect(run.stderr).toContain('Check --url');
+  });
+
   it('rejects --dice naming a die the system does not offer, with what it offers', async () => {
     const run = await runTrafficGen(['--url', url, '--dice', 'fair,loaded'], endpoint);
     expect(run.code).toBe(2);
@@ -209,6 +218,32 @@ describe('traffic-gen when it cannot run', () => {
     expect(run.stderr).toContain('answers but cannot list the dice');
     expect(run.stderr).toContain('HTTP 503');
     expect(run.stderr).toContain('Start die-service');
+  });
+
+  it('exits 3 after the summary when not one roll succeeded', async () => {
+    // The frontend lists the dice (die-service is up) but every roll is a 503 (dice-roller is not).
+    const brokenFrontend = await startService('frontend', {
+      env: {
+        DIE_SERVICE_URL: chain.dieService.url,
+        DICE_ROLLER_URL: `http://127.0.0.1:${await freePort()}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      },
+    });
+    try {
+      const run = await runTrafficGen(
+        ['--url', brokenFrontend.url, '--users', '2', '--max-rolls', '3', '--think-time', '0', '--json'],
+        endpoint,
+      );
+      expect(run.code, run.stderr).toBe(3);
+      const summary = run.summary();
+      expect(summary.successes).toBe(0);
+      expect(summary.failures_by_status['503']).toBe(summary.requests);
+      expect(run.stderr).toContain(
+        `traffic-gen: none of the ${summary.requests} rolls succeeded (503 x ${summary.requests}).`,
+      );
+    } finally {
+      await brokenFrontend.stop();
+    }
   });
 
   it('exits 2 with a usage error for bad options, and prints the help with --help', async () => {

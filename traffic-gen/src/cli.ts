@@ -23,7 +23,7 @@ const STOP_GRACE_MS = 3_000;
  */
 const TELEMETRY_FLUSH_MS = 2_000;
 
-const EXIT = { ok: 0, unusable: 1, usage: 2, SIGINT: 130, SIGTERM: 143 } as const;
+const EXIT = { ok: 0, unusable: 1, usage: 2, noRollSucceeded: 3, SIGINT: 130, SIGTERM: 143 } as const;
 
 function writeStdout(text: string): Promise<void> {
   return new Promise((resolve) => process.stdout.write(text, () => resolve()));
@@ -116,7 +116,14 @@ async function execute(command: Command): Promise<number> {
     });
     await writeStdout(options.json ? `${JSON.stringify(summary)}\n` : `\n${formatSummary(summary)}\n`);
     const signal = signals.received();
-    return signal === undefined ? EXIT.ok : EXIT[signal];
+    if (signal !== undefined) return EXIT[signal];
+    // Some failed rolls are data; none succeeding means the system (or --url) is broken.
+    if (summary.requests > 0 && summary.successes === 0) {
+      const statuses = Object.entries(summary.failures_by_status).map(([status, count]) => `${status} x ${count}`);
+      terminal.writeLine(`traffic-gen: none of the ${summary.requests} rolls succeeded (${statuses.join(', ')}).`);
+      return EXIT.noRollSucceeded;
+    }
+    return EXIT.ok;
   } finally {
     await client.destroy();
   }

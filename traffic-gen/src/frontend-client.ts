@@ -15,6 +15,9 @@ export type RollOutcome =
 
 export type DiceListing = { ok: true; identifiers: string[] } | { ok: false; status: FailureStatus; detail: string };
 
+/** What GET /info says the service is (every Dice Roller service answers it). */
+export type ServiceInfo = { ok: true; name: string | undefined } | { ok: false; status: FailureStatus; detail: string };
+
 export interface FrontendClientOptions {
   baseUrl: string;
   timeoutMs: number;
@@ -78,9 +81,21 @@ export class FrontendClient {
     });
   }
 
+  /** GET /info: the name the service at the base URL gives itself. */
+  async info(signal = AbortSignal.timeout(this.options.timeoutMs)): Promise<ServiceInfo> {
+    const result = await this.get('/info', signal);
+    if (!result.answered) return { ok: false, status: result.status, detail: result.detail };
+    const { status, body } = result.answer;
+    if (status !== 200) {
+      return { ok: false, status: `${status}`, detail: problemField(body, 'detail') ?? `HTTP ${status}` };
+    }
+    const name = (body as { name?: unknown } | undefined)?.name;
+    return { ok: true, name: typeof name === 'string' ? name : undefined };
+  }
+
   /** GET /dice: the dice the system offers, or why it could not say. */
-  async listDice(timeoutMs = this.options.timeoutMs): Promise<DiceListing> {
-    const result = await this.get('/dice', AbortSignal.timeout(timeoutMs));
+  async listDice(signal = AbortSignal.timeout(this.options.timeoutMs)): Promise<DiceListing> {
+    const result = await this.get('/dice', signal);
     if (!result.answered) {
       return { ok: false, status: result.status, detail: result.detail };
     }

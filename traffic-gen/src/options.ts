@@ -78,7 +78,8 @@ Both models:
   -v, --version         show the version
 
 Exit status: 0 run completed (failed rolls are data, not errors), 1 the frontend
-could not be used at start, 2 usage error, 130 interrupted (Ctrl-C), 143 terminated.
+could not be used at start, 2 usage error, 3 not one roll succeeded, 130 interrupted
+(Ctrl-C), 143 terminated.
 
 Examples:
   npm run traffic -- --users 5 --max-rolls 10
