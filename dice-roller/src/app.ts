@@ -1,22 +1,16 @@
 import {
   createServiceApp,
+  KnownValues,
   type Logger,
-  methodNotAllowed,
-  observeWithExemplar,
   ProblemError,
   ProblemType,
   requestSpan,
   requiredQueryParam,
-  sampledTraceId,
-  serverTiming,
-  serverTimingOf,
   serviceIdentity,
-  upstreamProblem,
 } from '@dice-roller/telemetry';
-import { SpanStatusCode } from '@opentelemetry/api';
-import { DIE_IDENTIFIER_RULE, type DieServiceClient, type DieSpecification } from 'die-service/client';
+import { DIE_IDENTIFIER_RULE, type DieServiceClient } from 'die-service/client';
 import type { Express, Request, Response } from 'express';
-import { diceRolls, diceRollValue, dieServiceRequestDuration, dieServiceRequests } from './metrics';
+import { diceRolls, diceRollValue, specificationCall } from './metrics';
 import { rollDie } from './roll';
 
 export interface DiceRollerDependencies {
@@ -38,67 +32,29 @@ export const ENDPOINTS = [
 
 /** dice-roller: fetches a die's specification from die-service on every roll, then rolls it. */
 export function createApp({ dieService, logger, maxDelayMs, random }: DiceRollerDependencies): Express {
-  // A die becomes a metric label value only once die-service has vouched for it,
-  // so made-up names all count as "unknown" and cannot create new series.
-  const knownDice = new Set<string>();
-  const dieLabel = (die: string) => (knownDice.has(die) ? die : 'unknown');
-
-  async function fetchSpecification(die: string, res: Response): Promise<DieSpecification> {
-    logger.info({ identifier: die }, 'Querying die service for specification');
-    const start = performance.now();
-    const record = (status: string, upstreamServerTiming?: string) => {
-      const elapsedMs = performance.now() - start;
-      dieServiceRequests.inc({ identifier: dieLabel(die), status });
-      observeWithExemplar(dieServiceRequestDuration, {}, elapsedMs / 1000, sampledTraceId());
-      serverTimingOf(res)?.recordUpstream('die-service', elapsedMs, upstreamServerTiming);
-    };
-    let lookup: Awaited<ReturnType<DieServiceClient['getSpecification']>>;
-    try {
-      lookup = await dieService.getSpecification(die);
-    } catch (error) {
-      const { outcome, problem } = upstreamProblem(error);
-      // The contract's labels: error_<http code>, timeout or connection_error.
-      const status = typeof outcome === 'number' ? `error_${outcome}` : outcome;
-      record(status);
-      logger.error({ identifier: die, status, error: (error as Error).message }, 'Die service request failed');
-      throw new ProblemError(problem);
-    }
-    if (!lookup.found) {
-      record('error_404', lookup.serverTiming);
-      logger.warn({ identifier: die, available: lookup.available }, 'Die service does not know this die');
-      throw new ProblemError({
-        type: ProblemType.unknownDie,
-        title: 'Unknown die',
-        status: 404,
-        detail: `Die '${die}' not found`,
-        available: lookup.available,
-      });
-    }
-    knownDice.add(die);
-    record('success', lookup.serverTiming);
-    logger.info(
-      { identifier: die, faces: lookup.specification.faces, error_rate: lookup.specification.error_rate },
-      'Die specification retrieved from service',
-    );
-    return lookup.specification;
-  }
+  // Label values for the dice die-service has vouched for; any other name is "unknown".
+  const knownDice = new KnownValues();
 
   async function roll(req: Request, res: Response): Promise<void> {
     const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
     requestSpan()?.setAttribute('die.type', die);
-    const specification = await fetchSpecification(die, res);
-    requestSpan()?.setAttributes({ 'die.faces': specification.faces, 'die.error_rate': specification.error_rate });
+    logger.info({ identifier: die }, 'Querying die service for specification');
+    // An unknown die (404) or die-service down or slow (503, 504) is thrown on to the error path.
+    const specification = await dieService.getSpecification(die, specificationCall(die, knownDice));
+    const { faces, error_rate } = specification;
+    logger.info({ identifier: die, faces, error_rate }, 'Die specification retrieved from service');
+    requestSpan()?.setAttributes({ 'die.faces': faces, 'die.error_rate': error_rate });
 
     const outcome = await rollDie(specification, { maxDelayMs, ...(random === undefined ? {} : { random }) });
     if (outcome.failed) {
+      diceRolls.inc({ die_type: knownDice.label(die), result: 'error' });
+      requestSpan()?.setAttribute('die.error', true);
       const detail = `Die '${die}' failed!`;
-      diceRolls.inc({ die_type: dieLabel(die), result: 'error' });
-      requestSpan()?.setAttribute('die.error', true).setStatus({ code: SpanStatusCode.ERROR, message: detail });
-      logger.error({ die_type: die }, detail);
-      throw new ProblemError({ type: ProblemType.dieFailed, title: 'Die failed', status: 500, detail, die });
+      const problem = { type: ProblemType.dieFailed, title: 'Die failed', status: 500, detail, die };
+      throw new ProblemError(problem, { die_type: die });
     }
-    diceRolls.inc({ die_type: dieLabel(die), result: 'success' });
-    diceRollValue.observe({ die_type: dieLabel(die) }, outcome.value);
+    diceRolls.inc({ die_type: knownDice.label(die), result: 'success' });
+    diceRollValue.observe({ die_type: knownDice.label(die) }, outcome.value);
     requestSpan()?.setAttributes({ 'die.result': outcome.value, 'die.error': false });
     logger.info({ die_type: die, roll_value: outcome.value }, 'Die rolled');
     res.json({ roll: outcome.value });
@@ -114,17 +70,14 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
   return createServiceApp({
     info,
     logger,
+    serverTimingName: 'dice-roller',
     readiness: async () =>
       (await dieService.isReachable()) ? { ready: true } : { ready: false, reason: 'die-service is not reachable' },
-    routes: (app) => {
-      app.use(serverTiming('dice-roller'));
-      app
-        .route('/')
-        .get((_req, res) => {
-          res.json(info);
-        })
-        .all(methodNotAllowed());
-      app.route('/roll').get(roll).all(methodNotAllowed());
+    routes: {
+      '/': (_req, res) => {
+        res.json(info);
+      },
+      '/roll': roll,
     },
   });
 }

@@ -1,4 +1,5 @@
-import { LATENCY_BUCKETS, registry } from '@dice-roller/telemetry';
+import { type CallMetrics, type KnownValues, LATENCY_BUCKETS, registry } from '@dice-roller/telemetry';
+import type { DieSpecification } from 'die-service/client';
 import client from 'prom-client';
 
 export const diceRolls = new client.Counter({
@@ -30,3 +31,20 @@ export const dieServiceRequestDuration = new client.Histogram({
   enableExemplars: true,
   registers: [registry],
 });
+
+/**
+ * How dice-roller's call to die-service for die `die` is counted: `status` is
+ * `success`, `error_<http code>`, `timeout` or `connection_error`. A die becomes
+ * one of `knownDice` once die-service has returned its specification.
+ */
+export function specificationCall(die: string, knownDice: KnownValues): CallMetrics<DieSpecification> {
+  return {
+    calls: dieServiceRequests,
+    duration: dieServiceRequestDuration,
+    labels: ({ status, answer }) => {
+      if (answer !== undefined) knownDice.vouchFor(die);
+      const outcome = answer !== undefined ? 'success' : typeof status === 'number' ? `error_${status}` : status;
+      return { calls: { identifier: knownDice.label(die), status: outcome }, duration: {} };
+    },
+  };
+}

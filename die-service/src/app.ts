@@ -1,17 +1,15 @@
 import {
   createServiceApp,
   type Logger,
-  methodNotAllowed,
   optionalQueryParam,
   ProblemError,
-  ProblemType,
   requestSpan,
-  serverTiming,
   serviceIdentity,
 } from '@dice-roller/telemetry';
 import type { Express, Request, Response } from 'express';
 import { DIE_IDENTIFIER_RULE } from './die-identifier';
 import { dieListRequests, dieSpecificationsLoaded, dieSpecificationsRequested } from './metrics';
+import { unknownDie } from './problems';
 import type { DieCatalog } from './specifications-file';
 
 export interface DieServiceDependencies {
@@ -47,15 +45,7 @@ export function createApp({ catalog, logger }: DieServiceDependencies): Express 
     dieSpecificationsRequested.inc({ identifier: found ? identifier : 'unknown' });
     requestSpan()?.setAttributes({ 'request.type': 'get', 'die.identifier': identifier, 'die.found': found });
     logger.info({ identifier, found }, 'Die specification requested');
-    if (!found) {
-      throw new ProblemError({
-        type: ProblemType.unknownDie,
-        title: 'Unknown die',
-        status: 404,
-        detail: `Die '${identifier}' not found`,
-        available: identifiers,
-      });
-    }
+    if (!found) throw new ProblemError(unknownDie(identifier, identifiers));
     res.json({ identifier, specification });
   }
 
@@ -69,24 +59,18 @@ export function createApp({ catalog, logger }: DieServiceDependencies): Express 
   return createServiceApp({
     info,
     logger,
+    serverTimingName: 'die-service',
     // Specs are loaded before the app exists: if it serves, it is ready.
     readiness: async () => ({ ready: true }),
-    routes: (app) => {
-      app.use(serverTiming('die-service'));
-      app
-        .route('/')
-        .get((_req, res) => {
-          res.json(info);
-        })
-        .all(methodNotAllowed());
-      app
-        .route('/dice')
-        .get((req: Request, res: Response) => {
-          const identifier = optionalQueryParam(req, 'identifier', DIE_IDENTIFIER_RULE);
-          if (identifier === undefined) listDice(res);
-          else getDie(identifier, res);
-        })
-        .all(methodNotAllowed());
+    routes: {
+      '/': (_req, res) => {
+        res.json(info);
+      },
+      '/dice': (req: Request, res: Response) => {
+        const identifier = optionalQueryParam(req, 'identifier', DIE_IDENTIFIER_RULE);
+        if (identifier === undefined) listDice(res);
+        else getDie(identifier, res);
+      },
     },
   });
 }

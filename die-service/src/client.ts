@@ -1,16 +1,15 @@
-import { serverTimingHeader, UnexpectedUpstreamResponse, Upstream } from '@dice-roller/telemetry';
+import {
+  type CallMetrics,
+  isProblem,
+  UnexpectedUpstreamResponse,
+  Upstream,
+  UpstreamProblem,
+  type UpstreamResponse,
+} from '@dice-roller/telemetry';
 import type { DieSpecification } from './die-specification';
 
 export { DIE_IDENTIFIER_RULE } from './die-identifier';
 export type { DieSpecification } from './die-specification';
-
-export type SpecificationLookup = (
-  | { found: true; specification: DieSpecification }
-  | { found: false; available: string[] }
-) & {
-  /** die-service's own Server-Timing header, for the caller to relay. */
-  serverTiming?: string;
-};
 
 export interface DieServiceClientOptions {
   baseUrl: string;
@@ -19,7 +18,8 @@ export interface DieServiceClientOptions {
 
 /**
  * The typed client callers use to reach die-service. Every call either returns
- * what the contract promises, or throws UpstreamFailure (timeout, unreachable) or
+ * what the contract promises, or throws: UpstreamProblem (an unknown die, passed
+ * on as die-service said it), UpstreamFailure (timeout, unreachable) or
  * UnexpectedUpstreamResponse (any other answer).
  */
 export class DieServiceClient {
@@ -29,29 +29,25 @@ export class DieServiceClient {
     this.upstream = new Upstream({ name: 'die-service', baseUrl, timeoutMs });
   }
 
-  async listDice(): Promise<string[]> {
-    const response = await this.upstream.getJson('/dice');
-    const body = response.body as { identifiers?: unknown } | undefined;
-    if (response.status !== 200 || !Array.isArray(body?.identifiers)) {
-      throw new UnexpectedUpstreamResponse(this.upstream.name, response.status);
-    }
-    return body.identifiers.filter((identifier): identifier is string => typeof identifier === 'string');
+  listDice(): Promise<string[]> {
+    return this.upstream.get('/dice', undefined, ({ status, body }) => {
+      const identifiers = (body as { identifiers?: unknown } | undefined)?.identifiers;
+      if (status !== 200 || !Array.isArray(identifiers))
+        throw new UnexpectedUpstreamResponse(this.upstream.name, status);
+      return identifiers.filter((identifier): identifier is string => typeof identifier === 'string');
+    });
   }
 
-  async getSpecification(identifier: string): Promise<SpecificationLookup> {
-    const response = await this.upstream.getJson('/dice', { identifier });
-    const serverTiming = serverTimingHeader(response.headers);
-    const timing = serverTiming === undefined ? {} : { serverTiming };
-    if (response.status === 200) {
-      const body = response.body as { specification?: DieSpecification } | undefined;
-      if (body?.specification !== undefined) return { found: true, specification: body.specification, ...timing };
-    }
-    if (response.status === 404) {
-      const body = response.body as { available?: unknown } | undefined;
-      const available = Array.isArray(body?.available) ? body.available.filter((id) => typeof id === 'string') : [];
-      return { found: false, available, ...timing };
-    }
-    throw new UnexpectedUpstreamResponse(this.upstream.name, response.status);
+  /** The specification of die `identifier`; `metrics` are the caller's for this call. */
+  getSpecification(identifier: string, metrics?: CallMetrics<DieSpecification>): Promise<DieSpecification> {
+    return this.upstream.get('/dice', { identifier }, (response) => this.specificationOf(response), metrics);
+  }
+
+  private specificationOf({ status, body }: UpstreamResponse): DieSpecification {
+    const specification = (body as { specification?: DieSpecification } | undefined)?.specification;
+    if (status === 200 && specification !== undefined) return specification;
+    if (status === 404 && isProblem(body)) throw new UpstreamProblem(this.upstream.name, { ...body, status });
+    throw new UnexpectedUpstreamResponse(this.upstream.name, status);
   }
 
   isReachable(): Promise<boolean> {

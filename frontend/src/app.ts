@@ -1,27 +1,20 @@
 import path from 'node:path';
 import {
   createServiceApp,
-  currentTraceId,
+  KnownValues,
   type Logger,
-  methodNotAllowed,
-  observeWithExemplar,
-  ProblemError,
-  ProblemType,
   requestSpan,
   requiredQueryParam,
-  sampledTraceId,
-  sendProblem,
-  serverTiming,
-  serverTimingOf,
   serviceIdentity,
-  upstreamProblem,
+  UpstreamFailure,
+  UpstreamProblem,
+  withTraceId,
 } from '@dice-roller/telemetry';
-import { SpanStatusCode } from '@opentelemetry/api';
-import type { DiceRollerClient, RollAnswer } from 'dice-roller/client';
+import type { DiceRollerClient } from 'dice-roller/client';
 import { DIE_IDENTIFIER_RULE, type DieServiceClient } from 'die-service/client';
-import express, { type Express, type Request, type Response } from 'express';
+import type { Express, Request, Response } from 'express';
 import { grafanaLinkTemplates } from './grafana-links';
-import { backendRequestDuration, backendRequests, frontendRequests } from './metrics';
+import { frontendRequests, rollCall } from './metrics';
 
 export interface FrontendDependencies {
   diceRoller: DiceRollerClient;
@@ -47,87 +40,37 @@ export const ENDPOINTS = [
 
 /** frontend: the web UI and the public /roll API in front of dice-roller. */
 export function createApp({ diceRoller, dieService, logger, grafanaUrl }: FrontendDependencies): Express {
-  // A die becomes a metric label value once dice-roller rolled it or reported it
-  // failed; anything else a client sends is counted as "unknown".
-  const knownDice = new Set<string>();
-  const dieLabel = (die: string) => (knownDice.has(die) ? die : 'unknown');
   const linkTemplates = grafanaUrl === undefined ? null : grafanaLinkTemplates(grafanaUrl);
+  // Label values for the dice dice-roller has rolled or reported failed; any other name is "unknown".
+  const knownDice = new KnownValues();
 
   async function listDice(_req: Request, res: Response): Promise<void> {
     logger.info('Fetching available die types from die service');
-    const start = performance.now();
-    try {
-      const identifiers = await dieService.listDice().finally(() => {
-        serverTimingOf(res)?.recordUpstream('die-service', performance.now() - start);
-      });
-      logger.info({ count: identifiers.length, identifiers }, 'Die list fetched from die service');
-      res.json({ identifiers });
-    } catch (error) {
-      const { problem } = upstreamProblem(error);
-      logger.error({ error: (error as Error).message }, 'Die list could not be fetched from die service');
-      throw new ProblemError(problem);
-    }
+    const identifiers = await dieService.listDice();
+    logger.info({ count: identifiers.length, identifiers }, 'Die list fetched from die service');
+    res.json({ identifiers });
   }
 
   async function roll(req: Request, res: Response): Promise<void> {
     const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
-    const traceId = currentTraceId();
     requestSpan()?.setAttribute('die.type', die);
-    frontendRequests.inc({ die_type: dieLabel(die), status: 'received' });
+    frontendRequests.inc({ die_type: knownDice.label(die), status: 'received' });
     logger.info({ die_type: die }, 'Roll requested');
-
-    const start = performance.now();
-    let answer: RollAnswer;
+    let value: number;
     try {
-      answer = await diceRoller.roll(die);
+      value = await diceRoller.roll(die, rollCall(die, knownDice));
     } catch (error) {
-      serverTimingOf(res)?.recordUpstream('dice-roller', performance.now() - start);
-      const { outcome, problem } = upstreamProblem(error);
-      // The contract's labels: an HTTP status as such, or how the call failed.
-      const label = String(outcome);
-      backendRequests.inc({ die_type: dieLabel(die), status_code: label });
-      observeWithExemplar(
-        backendRequestDuration,
-        { die_type: dieLabel(die) },
-        (performance.now() - start) / 1000,
-        sampledTraceId(),
-      );
-      frontendRequests.inc({ die_type: dieLabel(die), status: typeof outcome === 'number' ? 'error' : outcome });
-      requestSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: problem.detail });
-      logger.error({ die_type: die, status: label, error: (error as Error).message }, 'Dice roller request failed');
-      sendProblem(res, { ...problem, ...(traceId === undefined ? {} : { trace_id: traceId }) });
-      return;
+      // Thrown on: the error path relays dice-roller's problem (its status and
+      // detail, with our trace_id), or answers 503/504 when dice-roller failed us.
+      if (error instanceof UpstreamProblem) requestSpan()?.setAttribute('backend.status_code', error.problem.status);
+      const status = error instanceof UpstreamFailure ? error.kind : 'error';
+      frontendRequests.inc({ die_type: knownDice.label(die), status });
+      throw error;
     }
-
-    // dice-roller's Server-Timing carries its own entries and die-service's: the
-    // frontend's response shows the whole chain.
-    serverTimingOf(res)?.recordUpstream('dice-roller', performance.now() - start, answer.serverTiming);
-    const statusCode = answer.rolled ? 200 : answer.status;
-    if (answer.rolled || answer.problem.type === ProblemType.dieFailed) knownDice.add(die);
-    backendRequests.inc({ die_type: dieLabel(die), status_code: String(statusCode) });
-    observeWithExemplar(
-      backendRequestDuration,
-      { die_type: dieLabel(die) },
-      (performance.now() - start) / 1000,
-      sampledTraceId(),
-    );
-    requestSpan()?.setAttribute('backend.status_code', statusCode);
-
-    if (answer.rolled) {
-      frontendRequests.inc({ die_type: dieLabel(die), status: 'success' });
-      requestSpan()?.setAttribute('roll.value', answer.roll);
-      logger.info({ die_type: die, roll_value: answer.roll }, 'Roll succeeded');
-      res.json({ roll: answer.roll, ...(traceId === undefined ? {} : { trace_id: traceId }) });
-      return;
-    }
-    frontendRequests.inc({ die_type: dieLabel(die), status: 'error' });
-    if (statusCode >= 500) requestSpan()?.setStatus({ code: SpanStatusCode.ERROR, message: answer.problem.detail });
-    logger.warn({ die_type: die, status_code: statusCode, detail: answer.problem.detail }, 'Roll failed');
-    sendProblem(res, {
-      ...answer.problem,
-      status: statusCode,
-      ...(traceId === undefined ? {} : { trace_id: traceId }),
-    });
+    requestSpan()?.setAttributes({ 'backend.status_code': 200, 'roll.value': value });
+    frontendRequests.inc({ die_type: knownDice.label(die), status: 'success' });
+    logger.info({ die_type: die, roll_value: value }, 'Roll succeeded');
+    res.json(withTraceId({ roll: value }));
   }
 
   const info = {
@@ -140,32 +83,21 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
   return createServiceApp({
     info,
     logger,
+    serverTimingName: 'frontend',
+    // People read these answers: every problem carries the trace id to look up.
+    traceIdInProblems: true,
     readiness: async () =>
       (await diceRoller.isReachable()) ? { ready: true } : { ready: false, reason: 'dice-roller is not reachable' },
-    routes: (app) => {
-      app.use(serverTiming('frontend'));
-      app
-        .route('/')
-        .get((_req, res) => {
-          res.sendFile(path.join(PUBLIC_DIR, 'index.html'));
-        })
-        .all(methodNotAllowed());
-      app.use(
-        '/assets',
-        (_req, res, next) => {
-          res.locals.handler = '/assets';
-          next();
-        },
-        express.static(path.join(PUBLIC_DIR, 'assets'), { index: false, fallthrough: true }),
-      );
-      app
-        .route('/ui-config')
-        .get((_req, res) => {
-          res.json({ grafana_url: grafanaUrl ?? null, links: linkTemplates });
-        })
-        .all(methodNotAllowed());
-      app.route('/dice').get(listDice).all(methodNotAllowed());
-      app.route('/roll').get(roll).all(methodNotAllowed());
+    routes: {
+      '/': (_req, res) => {
+        res.sendFile(path.join(PUBLIC_DIR, 'index.html'));
+      },
+      '/ui-config': (_req, res) => {
+        res.json({ grafana_url: grafanaUrl ?? null, links: linkTemplates });
+      },
+      '/dice': listDice,
+      '/roll': roll,
     },
+    staticFiles: { path: '/assets', folder: path.join(PUBLIC_DIR, 'assets') },
   });
 }

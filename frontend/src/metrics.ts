@@ -1,4 +1,4 @@
-import { LATENCY_BUCKETS, registry } from '@dice-roller/telemetry';
+import { type CallMetrics, type KnownValues, LATENCY_BUCKETS, ProblemType, registry } from '@dice-roller/telemetry';
 import client from 'prom-client';
 
 export const frontendRequests = new client.Counter({
@@ -23,3 +23,20 @@ export const backendRequestDuration = new client.Histogram({
   enableExemplars: true,
   registers: [registry],
 });
+
+/**
+ * How the frontend's call to dice-roller for die `die` is counted: `status_code` is
+ * the HTTP code, `timeout` or `connection_error`. A die becomes one of `knownDice`
+ * once dice-roller rolled it or reported it failed.
+ */
+export function rollCall(die: string, knownDice: KnownValues): CallMetrics<number> {
+  return {
+    calls: backendRequests,
+    duration: backendRequestDuration,
+    labels: ({ status, answer, problem }) => {
+      if (answer !== undefined || problem?.type === ProblemType.dieFailed) knownDice.vouchFor(die);
+      const dieType = knownDice.label(die);
+      return { calls: { die_type: dieType, status_code: String(status) }, duration: { die_type: dieType } };
+    },
+  };
+}

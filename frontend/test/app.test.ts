@@ -204,11 +204,12 @@ describe('Server-Timing', () => {
     expect(timingNames(await request(frontend.app).get('/roll?die='))).toEqual(['frontend']);
   });
 
-  it('times the wait on die-service for the dice list', async () => {
+  it("times the wait on die-service for the dice list, and relays die-service's own timing", async () => {
     const response = await request(frontend.app).get('/dice');
     expect(parseServerTiming(response.headers['server-timing'])).toEqual([
       expect.objectContaining({ name: 'frontend' }),
       expect.objectContaining({ name: 'frontend.wait', description: 'frontend waiting on die-service' }),
+      expect.objectContaining({ name: 'die-service', description: 'die-service total' }),
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { captureLogger } from '../../test/support/capture-logger';
-import { RateLimitedDiagLogger } from '../src/diag-logger';
+import { RateLimitedDiagLogger } from '../src/otel/diag-logger';
 
 describe('the OpenTelemetry SDK warnings in the service log', () => {
   it('logs a kind of warning once, whatever ids or counts it carries', () => {

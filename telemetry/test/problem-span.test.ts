@@ -4,7 +4,7 @@ import express from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureLogger } from '../../test/support/capture-logger';
-import { problemErrorHandler } from '../src/problem';
+import { errorPath } from '../src/service-kit/error-path';
 
 type SpanProcessor = NonNullable<NodeSDKConfiguration['spanProcessors']>[number];
 type EndedSpan = Parameters<SpanProcessor['onEnd']>[0];
@@ -34,7 +34,7 @@ describe('an error nobody handled', () => {
     app.get('/boom', () => {
       throw new Error('the dice fell off the table');
     });
-    app.use(problemErrorHandler(logger));
+    app.use(errorPath({ logger, traceIdInProblems: false }));
 
     const response = await request(app).get('/boom');
     expect(response.status).toBe(500);

@@ -1,9 +1,9 @@
+import { flushLogs, logger } from '../otel/logger';
 import { ConfigError } from './config';
-import { flushLogs, logger } from './logger';
 
 /**
  * Runs a service's start-up. A ConfigError (a bad environment variable, a broken
- * specification file) is logged as one clear line and exits with status 1, without
+ * specification file, a port in use) is logged as one clear line and exits with status 1, without
  * a stack trace; anything else is logged with its cause and also exits with 1.
  */
 export async function startService(start: () => Promise<unknown>): Promise<void> {

@@ -1,20 +1,8 @@
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
-import { sampledTraceId } from './request-span';
+import { LATENCY_BUCKETS, observeWithExemplar, registry } from '../otel/metrics';
+import { sampledTraceId } from '../otel/spans';
 import { routeTemplate } from './route-template';
-
-/**
- * The registry behind /metrics. It must be an OpenMetrics registry: prom-client
- * only attaches exemplars (the trace id of a sampled request, next to a latency
- * bucket) to OpenMetrics output, and refuses exemplar-enabled metrics elsewhere.
- */
-export const registry = new client.Registry<client.OpenMetricsContentType>();
-registry.setContentType(client.openMetricsContentType);
-
-client.collectDefaultMetrics({ register: registry });
-
-/** Seconds; from a fast in-memory lookup to a roll that waited its full delay. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 const httpRequestsTotal = new client.Counter({
   name: 'http_requests_total',
@@ -34,22 +22,6 @@ const httpRequestDuration = new client.Histogram({
 
 function statusClass(statusCode: number): string {
   return `${Math.floor(statusCode / 100)}xx`;
-}
-
-/**
- * Records one observation on a histogram created with `enableExemplars`. The trace
- * id becomes the bucket's exemplar only when the request was sampled, so every
- * exemplar links to a trace the backend actually stored.
- */
-export function observeWithExemplar<T extends string>(
-  histogram: client.Histogram<T>,
-  labels: client.LabelValues<T>,
-  seconds: number,
-  traceId: string | undefined,
-): void {
-  // prom-client types exemplar labels as the metric's own labels; they are free-form.
-  const exemplarLabels = (traceId === undefined ? {} : { trace_id: traceId }) as client.LabelValues<T>;
-  histogram.observe({ labels, value: seconds, exemplarLabels });
 }
 
 /** RED metrics for every request that reaches it: rate, errors (status class), duration. */

@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
+import { flushLogs } from '../otel/logger';
+import { shutdownTelemetry } from '../otel/sdk-handle';
+import { withTimeout } from '../otel/with-timeout';
 import { answerClientError } from './client-error';
-import { flushLogs } from './logger';
-import { shutdownTelemetry } from './sdk-handle';
-import { withTimeout } from './with-timeout';
+import { ConfigError } from './config';
 
 /** Kubernetes' default grace period is 30 s, Docker's 10 s: finish well inside both. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -22,8 +23,14 @@ export interface RunServerOptions {
 
 function listen(app: Express, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    // Express 5 passes a listen error (EADDRINUSE) to this callback too.
-    const server = app.listen(port, (error?: Error) => (error === undefined ? resolve(server) : reject(error)));
+    // Express 5 passes a listen error to this callback too. A port in use is a
+    // setting to change, so it reads like one: a single line, no stack trace.
+    const server = app.listen(port, (error?: NodeJS.ErrnoException) => {
+      if (error === undefined) resolve(server);
+      else if (error.code === 'EADDRINUSE')
+        reject(new ConfigError(`PORT ${port} is already in use by another process`));
+      else reject(error);
+    });
   });
 }
 

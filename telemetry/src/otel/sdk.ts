@@ -6,9 +6,10 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { envDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { isOperationalPath } from './operational-paths';
 import type { SdkHandle } from './sdk-handle';
 import type { ServiceIdentity } from './service-identity';
+import { applyRecordedFailure } from './spans';
+import { isUntracedPath } from './untraced-paths';
 import { withTimeout } from './with-timeout';
 
 // Still in the incubating semantic conventions, whose entry point is large; the
@@ -25,7 +26,10 @@ const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
 function createInstrumentations() {
   return [
     new HttpInstrumentation({
-      ignoreIncomingRequestHook: (request) => isOperationalPath(request.url),
+      ignoreIncomingRequestHook: (request) => isUntracedPath(request.url),
+      // Runs after the instrumentation has set a failed server span's status (with
+      // no message): the reason the service recorded takes its place.
+      applyCustomAttributesOnSpan: applyRecordedFailure,
       // Calls to other services go through undici (traced below); the only
       // node:http client here is the OTLP exporter itself, which is not worth a metric.
       disableOutgoingRequestInstrumentation: true,

@@ -1,12 +1,14 @@
-import express, { type Express, type Request, type Response, Router } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response, Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { httpMetricsMiddleware } from './metrics';
+import { getActiveSdk } from '../otel/sdk-handle';
+import { errorPath } from './error-path';
+import { httpMetricsMiddleware } from './http-metrics';
 import { serveMetrics } from './metrics-endpoint';
-import { methodNotAllowed, notFoundHandler, ProblemType, problemErrorHandler, sendProblem } from './problem';
-import { nameServerSpanByRoute } from './request-span';
-import { getActiveSdk } from './sdk-handle';
+import { methodNotAllowed, notFoundHandler, ProblemType, sendProblem } from './problem';
 import { SHUTTING_DOWN } from './server-lifecycle';
+import { serverTiming } from './server-timing';
+import { nameServerSpanByRoute } from './span-route';
 
 export interface ServiceInfo {
   name: string;
@@ -22,8 +24,17 @@ export interface ServiceAppOptions {
   logger: Logger;
   /** `GET /ready`: can this instance serve its purpose right now? */
   readiness: ReadinessCheck;
-  /** Mounts the service's own routes, between the shared middleware and the error handlers. */
-  routes: (app: Express) => void;
+  /**
+   * The service's own routes, each answering GET (and HEAD) and 405 to any other
+   * method, mounted between the shared middleware and the error path.
+   */
+  routes: Record<string, RequestHandler>;
+  /** A folder served as static files under a path prefix (the frontend's page assets). */
+  staticFiles?: { path: string; folder: string };
+  /** Names this service's Server-Timing entries (`dice-roller`, `dice-roller.wait`). */
+  serverTimingName: string;
+  /** Every problem answered carries the request's `trace_id` (default: only unexpected errors do). */
+  traceIdInProblems?: boolean;
 }
 
 function operationalRoutes(info: ServiceInfo, readiness: ReadinessCheck): Router {
@@ -73,10 +84,18 @@ function operationalRoutes(info: ServiceInfo, readiness: ReadinessCheck): Router
 /**
  * The Express app every service is built on, so that all three share one order:
  * security headers, operational endpoints (not counted in the RED metrics; all but
- * /info untraced), RED metrics, the service's routes, then problem+json for unknown
- * paths and errors.
+ * /info untraced), RED metrics, Server-Timing and traceresponse, the service's
+ * routes, then the one error path (problem+json, span status, log line).
  */
-export function createServiceApp({ info, logger, readiness, routes }: ServiceAppOptions): Express {
+export function createServiceApp({
+  info,
+  logger,
+  readiness,
+  routes,
+  staticFiles,
+  serverTimingName,
+  traceIdInProblems = false,
+}: ServiceAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   // Every answer is computed afresh (a roll, a readiness check): a hash of each body
@@ -97,8 +116,21 @@ export function createServiceApp({ info, logger, readiness, routes }: ServiceApp
   );
   app.use(operationalRoutes(info, readiness));
   app.use(httpMetricsMiddleware());
-  routes(app);
+  app.use(serverTiming(serverTimingName));
+  for (const [path, handler] of Object.entries(routes)) app.route(path).get(handler).all(methodNotAllowed());
+  if (staticFiles !== undefined) {
+    const files = express.static(staticFiles.folder, { index: false, fallthrough: true });
+    app.use(
+      staticFiles.path,
+      (_req, res, next) => {
+        // One route template for the whole folder, never a file's own path.
+        res.locals.handler = staticFiles.path;
+        next();
+      },
+      files,
+    );
+  }
   app.use(notFoundHandler);
-  app.use(problemErrorHandler(logger));
+  app.use(errorPath({ logger, traceIdInProblems }));
   return app;
 }

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import client from 'prom-client';
-import { registry } from './metrics';
+import { registry } from '../otel/metrics';
 
 /** The part of a prom-client metric a registry reads to render it (its typings omit some). */
 interface MetricSnapshot {

@@ -1,0 +1,18 @@
+// The small HTTP-service kit the three services share, built on the OpenTelemetry part.
+export { ConfigError, readInteger, readLogLevel, readOptionalUrl, readPort, readString, readUrl } from './config';
+export { type Problem, ProblemError, ProblemType } from './problem';
+export { optionalQueryParam, type QueryParamRule, requiredQueryParam } from './query';
+export { runServer } from './server-lifecycle';
+export { parseServerTiming } from './server-timing';
+export { createServiceApp, type ReadinessCheck, type ServiceInfo } from './service-app';
+export { startService } from './start-service';
+export {
+  type CallMetrics,
+  type CallOutcome,
+  isProblem,
+  UnexpectedUpstreamResponse,
+  Upstream,
+  UpstreamFailure,
+  UpstreamProblem,
+  type UpstreamResponse,
+} from './upstream';
