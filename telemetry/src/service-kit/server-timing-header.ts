@@ -22,8 +22,12 @@ export interface ServerTimingEntry {
   description?: string;
 }
 
-/** How many entries are relayed from an upstream's header at most. */
-export const MAX_RELAYED_ENTRIES = 16;
+/**
+ * How many entries are relayed from an upstream's header at most: enough for
+ * dice-roller's largest answer (its own two, die-service's, one per roll of a
+ * batch of 20), few enough that no upstream can grow a header without bound.
+ */
+export const MAX_RELAYED_ENTRIES = 32;
 const MAX_DESCRIPTION_LENGTH = 100;
 
 const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
