@@ -3,7 +3,12 @@ import type { Summary } from '../../traffic-gen/src/summary';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import { freePort } from '../support/ports';
 import { type Chain, type ServiceProcess, startChain, startService } from '../support/service-process';
-import { killLeftoverTrafficGen, runTrafficGen, TrafficGenProcess } from './traffic-gen-process';
+import {
+  killLeftoverTrafficGen,
+  runTrafficGen,
+  runTrafficGenOnTerminal,
+  TrafficGenProcess,
+} from './traffic-gen-process';
 
 const receiver = new OtlpReceiver();
 let endpoint: string;
@@ -184,8 +189,56 @@ describe('traffic-gen against the running services', () => {
     const run = await runTrafficGen(['--url', url, '--dice', 'fair,loaded'], endpoint);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toContain('--dice: "loaded" not offered by the system');
-    expect(run.stderr).toContain('(it offers fair, risky, extreme)');
+    const error = run.logs().find((line) => line.level === 'ERROR');
+    expect(error?.message).toContain('--dice: "loaded" not offered by the system');
+    expect(error?.message).toContain('(it offers fair, risky, extreme)');
+  });
+});
+
+describe('traffic-gen logs, for a log collector and for a person', () => {
+  it('writes nothing but JSON log lines to stderr when it is not a terminal, progress included', async () => {
+    const run = await runTrafficGen(
+      ['--url', url, '--rate', '10', '--duration', '5.5s', '--dice', 'fair', '--json'],
+      endpoint,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stderr.split('\n').filter((line) => line !== '');
+    for (const line of lines) {
+      expect(JSON.parse(line), line).toMatchObject({ service: 'traffic-gen', level: expect.any(String) });
+    }
+    expect(run.logs().filter((line) => line.message === 'Progress')).toHaveLength(1);
+    expect(run.logs().find((line) => line.message === 'Progress')).toMatchObject({ requests: expect.any(Number) });
+  });
+
+  it('on a terminal, shows readable log lines, not JSON', async () => {
+    const run = await runTrafficGenOnTerminal(
+      ['--url', url, '--users', '2', '--max-rolls', '2', '--think-time', '0'],
+      endpoint,
+    );
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/\d\d:\d\d:\d\d INFO +Traffic generation started model=users/);
+    expect(run.output).not.toContain('{"level"');
+    expect(run.output).toContain('Succeeded');
+  });
+
+  it('in a container on a terminal (NODE_ENV=production, as the image sets), still writes JSON lines only', async () => {
+    // `docker compose run --rm traffic-gen ...` gives the container a TTY; Alloy reads what it writes.
+    const run = await runTrafficGenOnTerminal(
+      ['--url', url, '--users', '2', '--max-rolls', '2', '--think-time', '0', '--json'],
+      endpoint,
+      { NODE_ENV: 'production' },
+    );
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).not.toContain('\x1b');
+    const lines = run.output.split(/\r?\n/).filter((line) => line !== '');
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.filter((record) => record.service === 'traffic-gen').map((record) => record.message)).toContain(
+      'Traffic generation complete',
+    );
+    // The one line that is not a log line is the --json summary.
+    expect(records.filter((record) => record.service === undefined)).toEqual([
+      expect.objectContaining({ model: 'users' }),
+    ]);
   });
 });
 
@@ -238,9 +291,10 @@ describe('traffic-gen when it cannot run', () => {
       const summary = run.summary();
       expect(summary.successes).toBe(0);
       expect(summary.failures_by_status['503']).toBe(summary.requests);
-      expect(run.stderr).toContain(
-        `traffic-gen: none of the ${summary.requests} rolls succeeded (503 x ${summary.requests}).`,
-      );
+      expect(run.logs().at(-1)).toMatchObject({
+        level: 'ERROR',
+        message: `none of the ${summary.requests} rolls succeeded (503 x ${summary.requests}).`,
+      });
     } finally {
       await brokenFrontend.stop();
     }

@@ -112,6 +112,45 @@ export async function runTrafficGen(
   }
 }
 
+const shellQuote = (word: string) => `'${word.replaceAll("'", "'\\''")}'`;
+
+/**
+ * Runs traffic-gen to completion on a pseudo-terminal (util-linux `script`), as a
+ * person at a terminal, or `docker compose run` without -T, runs it. stdout and
+ * stderr both reach the terminal: `output` is everything it showed.
+ */
+export function runTrafficGenOnTerminal(
+  args: readonly string[],
+  otlpEndpoint: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
+  const start = nodeCommand('traffic-gen');
+  const command = [process.execPath, ...start.args, ...args].map(shellQuote).join(' ');
+  const child = spawn('script', ['--quiet', '--return', '--flush', '--command', command, '/dev/null'], {
+    cwd: path.join(REPO_ROOT, 'traffic-gen'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...start.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const timer = setTimeout(() => process.kill(-(child.pid as number), 'SIGKILL'), 30_000);
+  return new Promise((resolve) => {
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
 /** For afterAll: whatever traffic-gen a test left running (a failed assertion midway) is killed. */
 export async function killLeftoverTrafficGen(): Promise<void> {
   await Promise.all(

@@ -3,6 +3,7 @@ import {
   ConfigError,
   createLogger,
   flushLogs,
+  type Logger,
   readLogLevel,
   serviceIdentity,
   shutdownTelemetry,
@@ -13,7 +14,7 @@ import { preflight } from './preflight';
 import { run } from './run';
 import { logSdkDiagnostics } from './sdk-diagnostics';
 import { formatSummary } from './summary';
-import { Terminal } from './terminal';
+import { chooseLogFormat, type LogFormat, Terminal } from './terminal';
 
 /** After Ctrl-C, requests in flight get this long to finish before they are cut off. */
 const STOP_GRACE_MS = 3_000;
@@ -36,19 +37,30 @@ function usageError(message: string): number {
 
 type StopSignal = 'SIGINT' | 'SIGTERM';
 
+/** Tells whoever reads stderr what happens: a plain line for a person, a log line for a collector. */
+type Notify = (level: 'info' | 'error', message: string) => void;
+
+function notifier(terminal: Terminal, logger: Logger): Notify {
+  return (level, message) => {
+    if (terminal.format === 'text') terminal.writeLine(level === 'error' ? `traffic-gen: ${message}` : message);
+    else logger[level](message);
+  };
+}
+
 /**
  * Ctrl-C (or SIGTERM) once: no new requests, those in flight get STOP_GRACE_MS,
  * then the summary of what was done. Twice: cut off what is in flight at once.
  * Three times: exit immediately.
  */
-function handleSignals(terminal: Terminal, stop: AbortController, abort: AbortController) {
+function handleSignals(notify: Notify, stop: AbortController, abort: AbortController) {
   let received: StopSignal | undefined;
   let count = 0;
   const onSignal = (signal: StopSignal) => {
     count += 1;
     received ??= signal;
     if (count === 1) {
-      terminal.writeLine(
+      notify(
+        'info',
         `Stopping (${signal}): no new requests; waiting up to ${STOP_GRACE_MS / 1000} s for those in flight. ` +
           'Press Ctrl-C again to stop now.',
       );
@@ -76,18 +88,21 @@ async function execute(command: Command): Promise<number> {
   }
   const { options } = command;
   let level: string;
+  let format: LogFormat;
   try {
     level = readLogLevel();
+    format = chooseLogFormat(process.env, process.stderr);
   } catch (error) {
     if (error instanceof ConfigError) return usageError(error.message);
     throw error;
   }
 
-  const terminal = new Terminal(process.stderr);
+  const terminal = new Terminal(process.stderr, format);
   // Its own logger rather than the shared one: log lines go through the terminal,
   // which keeps them apart from the live progress line and stdout free for results.
   const logger = createLogger({ service: serviceIdentity.name, level, destination: terminal.logDestination() });
   logSdkDiagnostics(logger);
+  const notify = notifier(terminal, logger);
   const client = new FrontendClient({
     baseUrl: options.url,
     timeoutMs: options.timeoutSeconds * 1000,
@@ -95,11 +110,11 @@ async function execute(command: Command): Promise<number> {
   });
   const stop = new AbortController();
   const abort = new AbortController();
-  const signals = handleSignals(terminal, stop, abort);
+  const signals = handleSignals(notify, stop, abort);
   try {
     const checked = await preflight(client, options.url, options.dice);
     if (!checked.ok) {
-      terminal.writeLine(`traffic-gen: ${checked.message}`);
+      notify('error', checked.message);
       return checked.exitCode;
     }
     if (stop.signal.aborted) return EXIT[signals.received() ?? 'SIGINT'];
@@ -120,7 +135,7 @@ async function execute(command: Command): Promise<number> {
     // Some failed rolls are data; none succeeding means the system (or --url) is broken.
     if (summary.requests > 0 && summary.successes === 0) {
       const statuses = Object.entries(summary.failures_by_status).map(([status, count]) => `${status} x ${count}`);
-      terminal.writeLine(`traffic-gen: none of the ${summary.requests} rolls succeeded (${statuses.join(', ')}).`);
+      notify('error', `none of the ${summary.requests} rolls succeeded (${statuses.join(', ')}).`);
       return EXIT.noRollSucceeded;
     }
     return EXIT.ok;

@@ -1,3 +1,4 @@
+import type { Logger } from '@dice-roller/telemetry';
 import type { Stats } from './stats';
 import type { Terminal } from './terminal';
 
@@ -9,6 +10,8 @@ const RATE_WINDOW_MS = 2_000;
 
 export interface ProgressOptions {
   terminal: Terminal;
+  /** With JSON logs, progress is a log line ("Progress") like any other. */
+  logger: Pick<Logger, 'info'>;
   stats: Stats;
   /** The model's own part of the line ("users 3/10 done"). */
   describe: () => string;
@@ -20,8 +23,9 @@ export function formatSeconds(ms: number): string {
 }
 
 /**
- * The progress of a run: on a terminal a live line redrawn in place, otherwise a
- * plain line every few seconds (a CI log or `docker logs` keeps every line).
+ * The progress of a run: on a terminal a live line redrawn in place; otherwise a
+ * line every few seconds (a CI log or `docker logs` keeps every line), a JSON log
+ * line when the logs are JSON.
  */
 export class Progress {
   private readonly startedAt = performance.now();
@@ -49,6 +53,20 @@ export class Progress {
     ].join('  ');
   }
 
+  /** The same, as the fields of a log line. */
+  fields(): Record<string, number | string> {
+    const now = performance.now();
+    const { stats } = this.options;
+    return {
+      elapsed_s: Math.round(now - this.startedAt) / 1000,
+      progress: this.options.describe(),
+      requests: stats.total.requests,
+      failures: stats.total.failures,
+      rate: Math.round(this.currentRate(now) * 10) / 10,
+      in_flight: stats.inFlight,
+    };
+  }
+
   stop(): void {
     clearInterval(this.timer);
     this.options.terminal.clearLive();
@@ -57,6 +75,7 @@ export class Progress {
   private tick(): void {
     const { terminal } = this.options;
     if (terminal.interactive) terminal.setLive(this.line());
+    else if (terminal.format === 'json') this.options.logger.info(this.fields(), 'Progress');
     else terminal.writeLine(this.line());
   }
 

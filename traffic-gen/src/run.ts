@@ -38,7 +38,7 @@ export async function run(options: RunOptions, deps: RunDependencies): Promise<S
   const cpuAtStart = process.cpuUsage();
   const loopAtStart = performance.eventLoopUtilization();
   const startedAt = performance.now();
-  const progress = new Progress({ terminal, stats, describe: () => workload.progress() });
+  const progress = new Progress({ terminal, logger, stats, describe: () => workload.progress() });
   try {
     await workload.run();
   } finally {

@@ -1,4 +1,21 @@
 import type { Writable } from 'node:stream';
+import { ConfigError } from '@dice-roller/telemetry';
+
+/** `json`: the project's JSON log lines, for a log collector. `text`: one readable line each. */
+export type LogFormat = 'json' | 'text';
+
+/**
+ * LOG_FORMAT when set; otherwise readable text on a developer's terminal and JSON
+ * everywhere else. A TTY alone does not mean a human is reading: `docker compose run`
+ * gives a container one, and its output still goes to Alloy and Loki. The images set
+ * NODE_ENV=production, which is what tells a deployment from a terminal here.
+ */
+export function chooseLogFormat(env: NodeJS.ProcessEnv, stream: { isTTY?: boolean }): LogFormat {
+  const asked = env.LOG_FORMAT;
+  if (asked === 'json' || asked === 'text') return asked;
+  if (asked !== undefined && asked !== '') throw new ConfigError(`LOG_FORMAT must be json or text (got "${asked}")`);
+  return stream.isTTY === true && env.NODE_ENV !== 'production' ? 'text' : 'json';
+}
 
 /** Log fields the one-line human rendering leaves out: they are in every line, or noise. */
 const HIDDEN_FIELDS = new Set(['timestamp', 'level', 'service', 'message', 'span_id', 'trace_flags']);
@@ -10,12 +27,18 @@ const HIDDEN_FIELDS = new Set(['timestamp', 'level', 'service', 'message', 'span
  */
 export class Terminal {
   private live = '';
+  /**
+   * A live line redrawn in place: only for readable text on a terminal. With JSON
+   * logs every line must stay one JSON object, so progress is logged instead.
+   */
+  readonly interactive: boolean;
 
   constructor(
     private readonly stream: Writable & { isTTY?: boolean; columns?: number },
-    /** A terminal gets a live line redrawn in place, and readable log lines. */
-    readonly interactive = stream.isTTY === true,
-  ) {}
+    readonly format: LogFormat,
+  ) {
+    this.interactive = format === 'text' && stream.isTTY === true;
+  }
 
   writeLine(text: string): void {
     if (this.live === '') {
@@ -41,15 +64,14 @@ export class Terminal {
   }
 
   /**
-   * A pino destination. Logs stay one JSON object per line when stderr is collected
-   * (a pipe, a file, a container log); on a terminal each becomes one readable line:
-   * `10:41:02 INFO  User completed user=3 rolls=12`.
+   * A pino destination: one JSON object per line, or in the text format one readable
+   * line each: `10:41:02 INFO  User completed user=3 rolls=12`.
    */
   logDestination(): { write(line: string): void } {
     return {
       write: (line) => {
         const text = line.endsWith('\n') ? line.slice(0, -1) : line;
-        this.writeLine(this.interactive ? humanLogLine(text) : text);
+        this.writeLine(this.format === 'text' ? humanLogLine(text) : text);
       },
     };
   }
