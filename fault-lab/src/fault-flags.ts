@@ -11,7 +11,7 @@ import {
 import { trace } from '@opentelemetry/api';
 import client from 'prom-client';
 import { FAULT_NAMES, FAULTS, type FaultName, type FaultService } from './faults';
-import { flagFilePath } from './flag-file';
+import { type ActiveFault, flagFilePath } from './flag-file';
 import { FlagFileWatcher } from './flag-file-watcher';
 
 /**
@@ -95,6 +95,11 @@ export async function startFaultFlags(service: FaultService, logger: Logger): Pr
       void setProvider();
     });
   }
+}
+
+/** The faults the flag file switches on, as this process last read it (none if it does not watch it). */
+export function faultsSwitchedOn(): readonly ActiveFault[] {
+  return watcher?.activeFaults ?? [];
 }
 
 /**

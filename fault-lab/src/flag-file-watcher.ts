@@ -13,6 +13,8 @@ import { type ActiveFault, activeFaults, FlagFileError, parseFlagDocument } from
 export class FlagFileWatcher {
   private active: ActiveFault[] = [];
   private good = false;
+  /** Set from a failed reading until the next good one. */
+  private inTrouble = false;
   private watcher: StatWatcher | undefined;
   private readonly onGoodReading: (() => void)[] = [];
 
@@ -47,10 +49,7 @@ export class FlagFileWatcher {
     try {
       text = readFileSync(this.file, 'utf8');
     } catch (error) {
-      this.logger.error(
-        { file: this.file, error: (error as NodeJS.ErrnoException).code ?? String(error) },
-        'Fault flags file cannot be read; every fault stays off until it can',
-      );
+      this.report('cannot be read', (error as NodeJS.ErrnoException).code ?? String(error));
     }
     if (text !== undefined) this.take(text, 'Fault flags loaded');
     // Node keeps one status poller per file, at the interval of the first caller:
@@ -64,10 +63,7 @@ export class FlagFileWatcher {
     try {
       text = await readFile(this.file, 'utf8');
     } catch (error) {
-      this.logger.error(
-        { file: this.file, error: (error as NodeJS.ErrnoException).code ?? String(error) },
-        'Fault flags file cannot be read; keeping the last good flags',
-      );
+      this.report('cannot be read', (error as NodeJS.ErrnoException).code ?? String(error));
       return;
     }
     this.take(text, 'Fault flags changed');
@@ -79,21 +75,33 @@ export class FlagFileWatcher {
       this.active = activeFaults(parseFlagDocument(text));
     } catch (error) {
       if (!(error instanceof FlagFileError)) throw error;
-      this.logger.error(
-        { file: this.file, error: error.message },
-        this.good
-          ? 'Fault flags file is malformed; keeping the last good flags'
-          : 'Fault flags file is malformed; every fault stays off until it is fixed',
-      );
+      this.report('is malformed', error.message);
       return;
     }
     const firstReading = !this.good;
     this.good = true;
+    this.inTrouble = false;
     // One line when the faults switched on change (the line to find in Loki), not on every save.
     if (firstReading || JSON.stringify(this.active) !== before) {
       this.logger.info({ file: this.file, faults_active: this.active }, message);
     }
     for (const listener of this.onGoodReading) listener();
+  }
+
+  /**
+   * One ERROR per spell of trouble, however many times the file changes before it
+   * reads well again: an editor that saves in two steps (empty, then written)
+   * shows the poller two bad versions of one edit.
+   */
+  private report(problem: string, reason: string): void {
+    const consequence = this.good ? 'keeping the last good flags' : 'every fault stays off until it is fixed';
+    const message = `Fault flags file ${problem}; ${consequence}`;
+    if (this.inTrouble) {
+      this.logger.debug({ file: this.file, error: reason }, message);
+    } else {
+      this.inTrouble = true;
+      this.logger.error({ file: this.file, error: reason }, message);
+    }
   }
 
   stop(): void {
