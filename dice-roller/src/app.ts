@@ -10,6 +10,7 @@ import {
 } from '@dice-roller/telemetry';
 import { DIE_IDENTIFIER_RULE, type DieServiceClient } from 'die-service/client';
 import type { Express, Request, Response } from 'express';
+import { blockEventLoopIfFaulty, loadedRoll } from './faults';
 import { diceRolls, diceRollValue, specificationCall } from './metrics';
 import { rollDie } from './roll';
 
@@ -45,6 +46,7 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
     logger.info({ identifier: die, faces, error_rate }, 'Die specification retrieved from service');
     requestSpan()?.setAttributes({ 'die.faces': faces, 'die.error_rate': error_rate });
 
+    await blockEventLoopIfFaulty();
     const outcome = await rollDie(specification, { maxDelayMs, ...(random === undefined ? {} : { random }) });
     if (outcome.failed) {
       diceRolls.inc({ die_type: knownDice.label(die), result: 'error' });
@@ -53,11 +55,12 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
       const problem = { type: ProblemType.dieFailed, title: 'Die failed', status: 500, detail, die };
       throw new ProblemError(problem, { die_type: die });
     }
+    const value = await loadedRoll(die, specification, outcome.value);
     diceRolls.inc({ die_type: knownDice.label(die), result: 'success' });
-    diceRollValue.observe({ die_type: knownDice.label(die) }, outcome.value);
-    requestSpan()?.setAttributes({ 'die.result': outcome.value, 'die.error': false });
-    logger.info({ die_type: die, roll_value: outcome.value }, 'Die rolled');
-    res.json({ roll: outcome.value });
+    diceRollValue.observe({ die_type: knownDice.label(die) }, value);
+    requestSpan()?.setAttributes({ 'die.result': value, 'die.error': false });
+    logger.info({ die_type: die, roll_value: value }, 'Die rolled');
+    res.json({ roll: value });
   }
 
   const info = {

@@ -1,3 +1,4 @@
+import { startFaultFlags } from '@dice-roller/fault-lab';
 import { logger, runServer, startService } from '@dice-roller/telemetry';
 import { DieServiceClient } from 'die-service/client';
 import { createApp } from './app';
@@ -7,6 +8,7 @@ startService(async () => {
   const config = readConfig();
   logger.level = config.logLevel;
   const dieService = new DieServiceClient({ baseUrl: config.dieServiceUrl, timeoutMs: config.dieServiceTimeoutMs });
+  await startFaultFlags('dice-roller', logger);
   const app = createApp({ dieService, logger, maxDelayMs: config.rollDelayMaxMs });
   await runServer(app, {
     port: config.port,

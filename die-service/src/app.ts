@@ -8,6 +8,7 @@ import {
 } from '@dice-roller/telemetry';
 import type { Express, Request, Response } from 'express';
 import { DIE_IDENTIFIER_RULE } from './die-identifier';
+import { beforeSpecification, deployedSpecification } from './faults';
 import { dieListRequests, dieSpecificationsLoaded, dieSpecificationsRequested } from './metrics';
 import { unknownDie } from './problems';
 import type { DieCatalog } from './specifications-file';
@@ -39,14 +40,15 @@ export function createApp({ catalog, logger }: DieServiceDependencies): Express 
     res.json({ identifiers });
   }
 
-  function getDie(identifier: string, res: Response): void {
+  async function getDie(identifier: string, res: Response): Promise<void> {
+    await beforeSpecification();
     const specification = catalog.get(identifier);
     const found = specification !== undefined;
     dieSpecificationsRequested.inc({ identifier: found ? identifier : 'unknown' });
     requestSpan()?.setAttributes({ 'request.type': 'get', 'die.identifier': identifier, 'die.found': found });
     logger.info({ identifier, found }, 'Die specification requested');
     if (!found) throw new ProblemError(unknownDie(identifier, identifiers));
-    res.json({ identifier, specification });
+    res.json({ identifier, specification: await deployedSpecification(specification) });
   }
 
   const info = {
@@ -66,10 +68,10 @@ export function createApp({ catalog, logger }: DieServiceDependencies): Express 
       '/': (_req, res) => {
         res.json(info);
       },
-      '/dice': (req: Request, res: Response) => {
+      '/dice': async (req: Request, res: Response) => {
         const identifier = optionalQueryParam(req, 'identifier', DIE_IDENTIFIER_RULE);
         if (identifier === undefined) listDice(res);
-        else getDie(identifier, res);
+        else await getDie(identifier, res);
       },
     },
   });

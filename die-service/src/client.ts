@@ -7,6 +7,7 @@ import {
   type UpstreamResponse,
 } from '@dice-roller/telemetry';
 import type { DieSpecification } from './die-specification';
+import { isDieSpecification } from './specification-check';
 
 export { DIE_IDENTIFIER_RULE } from './die-identifier';
 export type { DieSpecification } from './die-specification';
@@ -44,8 +45,8 @@ export class DieServiceClient {
   }
 
   private specificationOf({ status, body }: UpstreamResponse): DieSpecification {
-    const specification = (body as { specification?: DieSpecification } | undefined)?.specification;
-    if (status === 200 && specification !== undefined) return specification;
+    const specification = (body as { specification?: unknown } | undefined)?.specification;
+    if (status === 200 && isDieSpecification(specification)) return specification;
     if (status === 404 && isProblem(body)) throw new UpstreamProblem(this.upstream.name, { ...body, status });
     throw new UnexpectedUpstreamResponse(this.upstream.name, status);
   }

@@ -1,3 +1,4 @@
+import { startFaultFlags } from '@dice-roller/fault-lab';
 import { logger, runServer, startService } from '@dice-roller/telemetry';
 import { createApp } from './app';
 import { readConfig } from './config';
@@ -11,5 +12,6 @@ startService(async () => {
     { count: catalog.size, identifiers: [...catalog.keys()], file: config.specificationsFile },
     'Die specifications loaded',
   );
+  await startFaultFlags('die-service', logger);
   await runServer(createApp({ catalog, logger }), { port: config.port, logger });
 });

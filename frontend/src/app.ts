@@ -13,6 +13,7 @@ import {
 import type { DiceRollerClient } from 'dice-roller/client';
 import { DIE_IDENTIFIER_RULE, type DieServiceClient } from 'die-service/client';
 import type { Express, Request, Response } from 'express';
+import { listActiveFaults } from './faults';
 import { grafanaLinkTemplates } from './grafana-links';
 import { frontendRequests, rollCall } from './metrics';
 
@@ -31,6 +32,7 @@ export const ENDPOINTS = [
   'GET /roll?die={die}',
   'GET /dice',
   'GET /ui-config',
+  'GET /faults',
   'GET /info',
   'GET /health',
   'GET /ready',
@@ -97,6 +99,7 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
       },
       '/dice': listDice,
       '/roll': roll,
+      '/faults': listActiveFaults,
     },
     staticFiles: { path: '/assets', folder: path.join(PUBLIC_DIR, 'assets') },
   });

@@ -1,3 +1,4 @@
+import { watchFaultFlags } from '@dice-roller/fault-lab';
 import { logger, runServer, startService } from '@dice-roller/telemetry';
 import { DiceRollerClient } from 'dice-roller/client';
 import { DieServiceClient } from 'die-service/client';
@@ -9,6 +10,7 @@ startService(async () => {
   logger.level = config.logLevel;
   const dieService = new DieServiceClient({ baseUrl: config.dieServiceUrl, timeoutMs: config.dieServiceTimeoutMs });
   const diceRoller = new DiceRollerClient({ baseUrl: config.diceRollerUrl, timeoutMs: config.diceRollerTimeoutMs });
+  watchFaultFlags(logger);
   const app = createApp({ diceRoller, dieService, logger, grafanaUrl: config.grafanaUrl });
   await runServer(app, {
     port: config.port,
