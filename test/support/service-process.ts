@@ -1,4 +1,6 @@
 import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -36,7 +38,7 @@ export class ServiceProcess {
   private hasExited = false;
 
   constructor(
-    readonly name: ServiceName,
+    readonly name: string,
     readonly port: number,
     private readonly child: ChildProcessByStdio<null, Readable, Readable>,
   ) {
@@ -110,11 +112,21 @@ export interface StartOptions {
   waitUntilStarted?: boolean;
 }
 
+/**
+ * A copy of the shipped flag file (every fault off) for services a test starts, so
+ * that faults switched on in the repository's file (`npm run fault`) never reach a
+ * test. Tests of the fault lab point FAULT_FLAGS_FILE at their own copy.
+ */
+const ALL_FAULTS_OFF = path.join(mkdtempSync(path.join(tmpdir(), 'faults-off-')), 'faults.flagd.json');
+copyFileSync(path.join(REPO_ROOT, 'flags', 'faults.flagd.json'), ALL_FAULTS_OFF);
+process.once('exit', () => rmSync(path.dirname(ALL_FAULTS_OFF), { recursive: true, force: true }));
+
 /** The environment every test service starts from: nothing inherited but PATH and HOME. */
 function baseEnvironment(): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
+    FAULT_FLAGS_FILE: ALL_FAULTS_OFF,
     // Spans reach the test's receiver within a fraction of a second.
     OTEL_BSP_SCHEDULE_DELAY: '100',
     // No collector unless a test provides one: an unused loopback port.
@@ -122,15 +134,29 @@ function baseEnvironment(): Record<string, string> {
   };
 }
 
-export async function startService(
-  name: ServiceName,
+/** A service of this repository, started exactly as `npm start -w <name>` starts it. */
+export function startService(name: ServiceName, options: StartOptions = {}): Promise<ServiceProcess> {
+  const start = nodeCommand(name);
+  return startNodeProcess(name, start.args, path.join(REPO_ROOT, name), {
+    ...options,
+    env: { ...start.env, ...options.env },
+  });
+}
+
+/**
+ * Any node program that serves on PORT and logs as the services do (such as a
+ * small app built on the service kit, in a test), with node's `args`, in `cwd`.
+ */
+export async function startNodeProcess(
+  name: string,
+  args: readonly string[],
+  cwd: string,
   { env = {}, port, waitUntilStarted = true }: StartOptions = {},
 ): Promise<ServiceProcess> {
   const servicePort = port ?? (await freePort());
-  const start = nodeCommand(name);
-  const child = spawn(process.execPath, start.args, {
-    cwd: path.join(REPO_ROOT, name),
-    env: { ...baseEnvironment(), ...start.env, PORT: String(servicePort), ...env },
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { ...baseEnvironment(), PORT: String(servicePort), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const service = new ServiceProcess(name, servicePort, child);
