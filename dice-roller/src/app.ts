@@ -8,11 +8,13 @@ import {
   requiredQueryParam,
   serviceIdentity,
 } from '@dice-roller/telemetry';
-import { DIE_IDENTIFIER_RULE, type DieServiceClient } from 'die-service/client';
+import { DIE_IDENTIFIER_RULE, type DieServiceClient, type DieSpecification } from 'die-service/client';
 import type { Express, Request, Response } from 'express';
+import { requiredBatchSize } from './batch-size';
 import { blockEventLoopIfFaulty, loadedRoll } from './faults';
 import { diceRolls, diceRollValue, specificationCall } from './metrics';
 import { rollDie } from './roll';
+import { rollBatch } from './roll-batch';
 
 export interface DiceRollerDependencies {
   dieService: DieServiceClient;
@@ -24,6 +26,7 @@ export interface DiceRollerDependencies {
 
 export const ENDPOINTS = [
   'GET /roll?die={die}',
+  'GET /roll-async?die={die}&times={1..20}',
   'GET /info',
   'GET /health',
   'GET /ready',
@@ -36,15 +39,21 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
   // Label values for the dice die-service has vouched for; any other name is "unknown".
   const knownDice = new KnownValues();
 
-  async function roll(req: Request, res: Response): Promise<void> {
-    const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
-    requestSpan()?.setAttribute('die.type', die);
+  /** The die's specification, from one call to die-service, on the span and in the log. */
+  async function fetchSpecification(die: string): Promise<DieSpecification> {
     logger.info({ identifier: die }, 'Querying die service for specification');
     // An unknown die (404) or die-service down or slow (503, 504) is thrown on to the error path.
     const specification = await dieService.getSpecification(die, specificationCall(die, knownDice));
     const { faces, error_rate } = specification;
     logger.info({ identifier: die, faces, error_rate }, 'Die specification retrieved from service');
     requestSpan()?.setAttributes({ 'die.faces': faces, 'die.error_rate': error_rate });
+    return specification;
+  }
+
+  async function roll(req: Request, res: Response): Promise<void> {
+    const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
+    requestSpan()?.setAttribute('die.type', die);
+    const specification = await fetchSpecification(die);
 
     await blockEventLoopIfFaulty();
     const outcome = await rollDie(specification, { maxDelayMs, ...(random === undefined ? {} : { random }) });
@@ -61,6 +70,28 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
     requestSpan()?.setAttributes({ 'die.result': value, 'die.error': false });
     logger.info({ die_type: die, roll_value: value }, 'Die rolled');
     res.json({ roll: value });
+  }
+
+  /** `times` rolls of one die at once, after one specification fetch for the whole batch. */
+  async function rollAsync(req: Request, res: Response): Promise<void> {
+    const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
+    const times = requiredBatchSize(req);
+    requestSpan()?.setAttributes({ 'die.type': die, 'async.batch_size': times });
+    const specification = await fetchSpecification(die);
+
+    const batch = await rollBatch(die, specification, times, {
+      logger,
+      maxDelayMs,
+      ...(random === undefined ? {} : { random }),
+    });
+    if (batch.failed) {
+      const { failedRolls } = batch;
+      const detail = `${failedRolls.length} of ${times} rolls of die '${die}' failed`;
+      const problem = { type: ProblemType.dieFailed, title: 'Die failed', status: 500, detail, die };
+      throw new ProblemError({ ...problem, failed_rolls: failedRolls }, { die_type: die, failed_rolls: failedRolls });
+    }
+    requestSpan()?.setAttribute('async.total_result', batch.total);
+    res.json({ total: batch.total, rolls: batch.values, count: batch.values.length });
   }
 
   const info = {
@@ -81,6 +112,7 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
         res.json(info);
       },
       '/roll': roll,
+      '/roll-async': rollAsync,
     },
   });
 }

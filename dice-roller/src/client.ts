@@ -7,6 +7,25 @@ import {
   type UpstreamResponse,
 } from '@dice-roller/telemetry';
 
+export { MAX_BATCH_SIZE, requiredBatchSize } from './batch-size';
+
+/** A batch as dice-roller answers it (`GET /roll-async`): every roll, their total and their count. */
+export interface RolledBatch {
+  total: number;
+  rolls: number[];
+  count: number;
+}
+
+function isRolledBatch(body: unknown): body is RolledBatch {
+  const candidate = body as Partial<Record<keyof RolledBatch, unknown>> | undefined;
+  return (
+    typeof candidate?.total === 'number' &&
+    typeof candidate.count === 'number' &&
+    Array.isArray(candidate.rolls) &&
+    candidate.rolls.every((value) => typeof value === 'number')
+  );
+}
+
 export interface DiceRollerClientOptions {
   baseUrl: string;
   timeoutMs: number;
@@ -28,6 +47,18 @@ export class DiceRollerClient {
   /** Rolls die `die`; `metrics` are the caller's for this call. */
   roll(die: string, metrics?: CallMetrics<number>): Promise<number> {
     return this.upstream.get('/roll', { die }, (response) => this.rollOf(response), metrics);
+  }
+
+  /** Rolls die `die` `times` times at once (a failed roll fails the batch); `metrics` are the caller's. */
+  rollBatch(die: string, times: number, metrics?: CallMetrics<RolledBatch>): Promise<RolledBatch> {
+    const query = { die, times: String(times) };
+    return this.upstream.get('/roll-async', query, (response) => this.batchOf(response), metrics);
+  }
+
+  private batchOf({ status, body }: UpstreamResponse): RolledBatch {
+    if (status === 200 && isRolledBatch(body)) return { total: body.total, rolls: body.rolls, count: body.count };
+    if (status >= 400 && isProblem(body)) throw new UpstreamProblem(this.upstream.name, { ...body, status });
+    throw new UnexpectedUpstreamResponse(this.upstream.name, status);
   }
 
   private rollOf({ status, body }: UpstreamResponse): number {
