@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseServerTiming } from '../../telemetry/src/server-timing';
+import { parseServerTiming } from '../../telemetry/src/service-kit/server-timing-header';
 import { launchChromium, type PageReport, watchPage } from '../support/browser';
 import { OtlpReceiver } from '../support/otlp-receiver';
 import { type Chain, REPO_ROOT, type ServiceProcess, startChain, startService } from '../support/service-process';
