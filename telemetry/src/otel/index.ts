@@ -4,4 +4,4 @@ export { createLogger, flushLogs, type Logger, logger } from './logger';
 export { KnownValues, LATENCY_BUCKETS, observeWithExemplar, registry } from './metrics';
 export { shutdownTelemetry } from './sdk-handle';
 export { serviceIdentity } from './service-identity';
-export { currentTraceId, type Failure, recordFailure, requestSpan, sampledTraceId, withTraceId } from './spans';
+export { requestSpan, sampledTraceId, withTraceId } from './spans';
