@@ -8,7 +8,7 @@ export const MAX_BATCH_SIZE = 20;
 const DIGITS = { pattern: /^\d+$/, allowed: 'digits', maxLength: 10 };
 
 /** `times` as written by a client that means it: 1 to MAX_BATCH_SIZE, no sign, exponent or leading zero. */
-export function isBatchSize(value: string): boolean {
+function isBatchSize(value: string): boolean {
   return /^[1-9]\d?$/.test(value) && Number(value) <= MAX_BATCH_SIZE;
 }
 

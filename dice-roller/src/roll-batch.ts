@@ -1,7 +1,13 @@
-import type { Logger } from '@dice-roller/telemetry';
+import {
+  type Logger,
+  observeWithExemplar,
+  ProblemType,
+  recordServerTimingPart,
+  sampledTraceId,
+} from '@dice-roller/telemetry';
 import { type Context, context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { DieSpecification } from 'die-service/client';
-import { asyncRolls } from './batch-metrics';
+import { asyncRollBatchSize, asyncRollDuration, asyncRolls, asyncRollsInProgress } from './batch-metrics';
 import { type RollOptions, rollDie } from './roll';
 
 const tracer = trace.getTracer('dice-roller');
@@ -16,6 +22,12 @@ export interface BatchRoll {
   value: number | undefined;
 }
 
+/** A batch either landed every roll, or names the rolls whose die failed. */
+export type Batch = { rolls: BatchRoll[] } & (
+  | { failed: false; values: number[]; total: number }
+  | { failed: true; failedRolls: number[] }
+);
+
 export interface BatchOptions extends RollOptions {
   logger: Logger;
 }
@@ -26,21 +38,56 @@ export interface BatchOptions extends RollOptions {
  * about as long as its slowest roll. Each roll runs in its own `roll` span, a child
  * of the span active when the batch starts (dice-roller's server span); its log
  * lines carry that span's ids. Every roll is awaited to its end, failed or not:
- * none is left running when the batch returns.
+ * none is left running when the batch returns. The batch's own metrics and log
+ * lines are recorded here; what to answer is the caller's business.
  */
 export async function rollBatch(
   die: string,
   specification: DieSpecification,
   times: number,
   options: BatchOptions,
-): Promise<BatchRoll[]> {
+): Promise<Batch> {
+  const { logger } = options;
+  logger.info({ die_type: die, times }, 'Async roll batch started');
+  asyncRollBatchSize.observe(times);
+  asyncRollsInProgress.inc();
+  const started = performance.now();
   // Captured once: each roll's span gets this parent, whatever context is active
   // when its callback resumes.
   const parent = context.active();
-  const settled = await Promise.allSettled(
+  const rolls = await settleAll(
     Array.from({ length: times }, (_, index) => rollInSpan(die, specification, index, parent, options)),
-  );
-  // A roll that threw is a bug, not a failed die: rethrown only once every roll has ended.
+  ).finally(() => asyncRollsInProgress.dec());
+  const durationMs = performance.now() - started;
+  observeWithExemplar(asyncRollDuration, {}, durationMs / 1000, sampledTraceId());
+  recordRollTimings(rolls);
+
+  const failedRolls = rolls.filter((roll) => roll.value === undefined).map((roll) => roll.index);
+  if (failedRolls.length > 0) {
+    logger.error({ die_type: die, failed_rolls: failedRolls }, 'Async roll batch failed');
+    return { rolls, failed: true, failedRolls };
+  }
+  const values = rolls.map((roll) => roll.value as number);
+  const total = values.reduce((sum, value) => sum + value, 0);
+  const duration_ms = Math.round(durationMs * 100) / 100;
+  logger.info({ die_type: die, total, rolls: values, duration_ms }, 'Async roll batch completed');
+  return { rolls, failed: false, values, total };
+}
+
+/** Each roll in the response's Server-Timing too, in order, so that a page can draw them side by side. */
+function recordRollTimings(rolls: BatchRoll[]): void {
+  for (const roll of rolls) {
+    const label = roll.value === undefined ? `roll ${roll.index} (failed)` : `roll ${roll.index}`;
+    recordServerTimingPart(`roll.${roll.index}`, label, roll.startedAt, roll.durationMs);
+  }
+}
+
+/**
+ * Like Promise.all, but waits for every promise to settle before it rejects:
+ * a roll that threw (a bug, not a failed die) never leaves its siblings running.
+ */
+async function settleAll<T>(promises: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(promises);
   return settled.map((result) => {
     if (result.status === 'rejected') throw result.reason;
     return result.value;
@@ -64,8 +111,8 @@ function rollInSpan(
       // dice-roller only rolls a die die-service returned, so its name is a bounded label value.
       if (outcome.failed) {
         asyncRolls.inc({ die_type: die, result: 'error' });
-        span.setAttribute('die.error', true);
         span.setStatus({ code: SpanStatusCode.ERROR, message: `Roll ${index} of die '${die}' failed` });
+        span.setAttributes({ 'die.error': true, 'error.type': ProblemType.dieFailed });
         logger.warn({ die_type: die, roll_index: index }, 'Async roll triggered error condition');
         return { index, startedAt, durationMs, value: undefined };
       }
