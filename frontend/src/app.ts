@@ -10,9 +10,10 @@ import {
   UpstreamProblem,
   withTraceId,
 } from '@dice-roller/telemetry';
-import type { DiceRollerClient } from 'dice-roller/client';
+import { type DiceRollerClient, type RolledBatch, requiredBatchSize } from 'dice-roller/client';
 import { DIE_IDENTIFIER_RULE, type DieServiceClient } from 'die-service/client';
 import type { Express, Request, Response } from 'express';
+import { asyncRollRequests } from './batch-metrics';
 import { listActiveFaults } from './faults';
 import { grafanaLinkTemplates } from './grafana-links';
 import { frontendRequests, rollCall } from './metrics';
@@ -30,6 +31,7 @@ export const PUBLIC_DIR = path.join(__dirname, '..', 'public');
 export const ENDPOINTS = [
   'GET / (the web UI)',
   'GET /roll?die={die}',
+  'GET /roll-async?die={die}&times={1..20}',
   'GET /dice',
   'GET /ui-config',
   'GET /faults',
@@ -75,6 +77,27 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
     res.json(withTraceId({ roll: value }));
   }
 
+  /** A batch of `times` rolls of one die, which dice-roller rolls side by side. */
+  async function rollAsync(req: Request, res: Response): Promise<void> {
+    const die = requiredQueryParam(req, 'die', DIE_IDENTIFIER_RULE);
+    const times = requiredBatchSize(req);
+    requestSpan()?.setAttributes({ 'die.type': die, 'async.batch_size': times });
+    // Counted once `times` is known to be 1 to 20: no request can add a label value.
+    asyncRollRequests.inc({ batch_size: String(times) });
+    logger.info({ die_type: die, times }, 'Roll batch requested');
+    let batch: RolledBatch;
+    try {
+      batch = await diceRoller.rollBatch(die, times, rollCall(die, knownDice));
+    } catch (error) {
+      // Thrown on, as for /roll: the error path relays dice-roller's problem or answers 503/504.
+      if (error instanceof UpstreamProblem) requestSpan()?.setAttribute('backend.status_code', error.problem.status);
+      throw error;
+    }
+    requestSpan()?.setAttributes({ 'backend.status_code': 200, 'async.total_result': batch.total });
+    logger.info({ die_type: die, times, total: batch.total }, 'Roll batch succeeded');
+    res.json(withTraceId(batch));
+  }
+
   const info = {
     name: serviceIdentity.name,
     version: serviceIdentity.version,
@@ -99,6 +122,7 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
       },
       '/dice': listDice,
       '/roll': roll,
+      '/roll-async': rollAsync,
       '/faults': listActiveFaults,
     },
     staticFiles: { path: '/assets', folder: path.join(PUBLIC_DIR, 'assets') },

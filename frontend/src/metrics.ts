@@ -25,11 +25,12 @@ export const backendRequestDuration = new client.Histogram({
 });
 
 /**
- * How the frontend's call to dice-roller for die `die` is counted: `status_code` is
+ * How the frontend's call to dice-roller for die `die` (a roll, or a batch of them:
+ * `T` is what the call answers) is counted: `status_code` is
  * the HTTP code, `timeout` or `connection_error`. A die becomes one of `knownDice`
  * once dice-roller rolled it or reported it failed.
  */
-export function rollCall(die: string, knownDice: KnownValues): CallMetrics<number> {
+export function rollCall<T = number>(die: string, knownDice: KnownValues): CallMetrics<T> {
   return {
     calls: backendRequests,
     duration: backendRequestDuration,

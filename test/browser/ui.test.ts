@@ -88,7 +88,9 @@ async function diceOffered(): Promise<{ value: string; label: string }[]> {
 async function roll(die: string): Promise<Response> {
   const before = await historyRows().count();
   await dieSelect().selectOption(die);
-  const response = page.waitForResponse((candidate) => new URL(candidate.url()).pathname === '/roll');
+  const response = page.waitForResponse((candidate) =>
+    ['/roll', '/roll-async'].includes(new URL(candidate.url()).pathname),
+  );
   await rollButton().click();
   await poll(() => historyRows().count()).toBe(Math.min(before + 1, 10));
   return response;
@@ -197,6 +199,8 @@ describe('the page', () => {
     await page.keyboard.press('End'); // the last die: browser_d8
     expect(await dieSelect().inputValue()).toBe('browser_d8');
     await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('times');
+    await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('roll');
     await page.keyboard.press('Enter');
     await poll(() => historyRows().count()).toBe(1);
@@ -236,6 +240,85 @@ describe('the page', () => {
     expect(rows[1]).toContain('Die failed');
     expect(rows[1]).toContain('500');
     expect(rows[1]).toContain(failedTrace);
+  });
+
+  it('rolls a batch: every die and their total, and the dice side by side in the journey', async () => {
+    await openPage();
+    await poll(() => dieSelect().isEnabled()).toBe(true);
+    const times = page.getByRole('spinbutton', { name: 'How many dice' });
+    expect(await times.inputValue()).toBe('1');
+    await times.fill('10');
+    await dieSelect().selectOption('fair');
+    const response = page.waitForResponse((candidate) => new URL(candidate.url()).pathname === '/roll-async');
+    await rollButton().click();
+    expect((await response).status()).toBe(200);
+    await poll(() => historyRows().count()).toBe(1);
+
+    const dice = (await page.locator('#result-rolls li').allTextContents()).map(Number);
+    expect(dice).toHaveLength(10);
+    for (const value of dice) expect([1, 2, 3, 4, 5, 6]).toContain(value);
+    expect(await text('#result-value')).toBe(String(dice.reduce((sum, value) => sum + value, 0)));
+    expect(await text('#result-die')).toBe('Fair × 10');
+    expect(await text('#result-trace')).toMatch(/^[0-9a-f]{32}$/);
+    expect(await text('#result-announcement')).toContain(dice.join(', '));
+
+    // The journey: the three services, then one lane per die, all after die-service's answer.
+    const hops = await waterfallHops();
+    expect(hops.map((hop) => hop.name)).toEqual([
+      'frontend',
+      'dice-roller',
+      'die-service',
+      ...Array.from({ length: 10 }, (_, index) => `die ${index + 1}`),
+    ]);
+    const lanes = await page.locator('#waterfall li.hop-roll .hop-bar').evaluateAll((bars) =>
+      bars.map((bar) => {
+        const { left, right } = bar.getBoundingClientRect();
+        return { left, right };
+      }),
+    );
+    expect(lanes).toHaveLength(10);
+    // Side by side in time: every die starts before the first one ends (the rolls start together).
+    const firstEnd = Math.min(...lanes.map((lane) => lane.right));
+    for (const lane of lanes) expect(lane.left).toBeLessThan(firstEnd);
+    // Not one bar: the lanes end at different times (ten random delays).
+    expect(new Set(lanes.map((lane) => Math.round(lane.right))).size).toBeGreaterThan(1);
+    expect(await page.locator('#legend-rolls').isVisible()).toBe(true);
+    expect(await page.locator('#legend-failed-rolls').isVisible()).toBe(false);
+
+    // Back to one die: a plain roll, and the lanes are gone.
+    await times.fill('1');
+    await roll('fair');
+    expect(await page.locator('#result-rolls').isVisible()).toBe(false);
+    expect((await waterfallHops()).map((hop) => hop.name)).toEqual(['frontend', 'dice-roller', 'die-service']);
+    expect(await page.locator('#legend-rolls').isVisible()).toBe(false);
+  });
+
+  it('shows a failed batch with the dice that failed', async () => {
+    await openPage();
+    await poll(() => dieSelect().isEnabled()).toBe(true);
+    await page.getByRole('spinbutton', { name: 'How many dice' }).fill('3');
+    await roll('always_fails');
+    expect(await text('#result-value')).toBe('Die failed');
+    expect(await text('#result-detail')).toBe("3 of 3 rolls of die 'always_fails' failed");
+    expect(await text('#result-status')).toBe('HTTP 500');
+    expect(await page.locator('#waterfall li.hop-roll-failed').count()).toBe(3);
+    expect(await page.locator('#legend-failed-rolls').isVisible()).toBe(true);
+    expect(report.failedResponses).toEqual(['500 /roll-async']);
+  });
+
+  it('will not ask for more than 20 dice', async () => {
+    await openPage();
+    await poll(() => dieSelect().isEnabled()).toBe(true);
+    const times = page.getByRole('spinbutton', { name: 'How many dice' });
+    await times.fill('21');
+    await rollButton().click();
+    // The browser's own form validation stops it before any request.
+    expect(await times.evaluate((input) => (input as HTMLInputElement).validity.valid)).toBe(false);
+    await times.fill('20');
+    await roll('fair');
+    // Only the second press made a roll.
+    expect(await historyRows().allTextContents()).toEqual([expect.stringContaining('Fair × 20')]);
+    expect(await page.locator('#result-rolls li').count()).toBe(20);
   });
 
   it('reads Server-Timing headers as the services parse them', async () => {
