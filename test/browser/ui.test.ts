@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseServerTiming } from '../../telemetry/src/service-kit/server-timing-header';
 import { launchChromium, type PageReport, watchPage } from '../support/browser';
 import { OtlpReceiver } from '../support/otlp-receiver';
-import { type Chain, REPO_ROOT, type ServiceProcess, startChain, startService } from '../support/service-process';
+import { type Chain, type ServiceProcess, startChain, startService } from '../support/service-process';
 
 /**
  * The web UI in a real browser (Debian's Chromium, driven by playwright-core)
@@ -351,21 +351,6 @@ describe('the page', () => {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await rollButton().isVisible()).toBe(true);
-  });
-
-  it('renders a few rolls (the README screenshot)', async () => {
-    await openPage({ viewport: { width: 900, height: 900 } });
-    await roll('always_fails');
-    await roll('browser_d8');
-    await roll('fair');
-    await roll('fair');
-    await page.mouse.move(0, 0);
-    const screenshot = await page.screenshot({ fullPage: true });
-    expect(screenshot.length).toBeGreaterThan(10_000);
-    if (process.env.UPDATE_SCREENSHOT === '1') {
-      mkdirSync(path.join(REPO_ROOT, 'docs'), { recursive: true });
-      writeFileSync(path.join(REPO_ROOT, 'docs', 'screenshot.png'), screenshot);
-    }
   });
 });
 
