@@ -15,16 +15,25 @@ const LINK_RANGE_MS = 60_000;
 
 /** The chain, in call order. Each service names its Server-Timing entries after itself. */
 const HOPS = ['frontend', 'dice-roller', 'die-service'];
+/**
+ * dice-roller's entry for each roll of a batch, which Server-Timing carries like any
+ * other: `dice-roller.roll.3;dur=412.3;desc="roll 3 started 2.1 ms into dice-roller"`.
+ * Server-Timing has durations only, so the start is in the description.
+ */
+const ROLL_ENTRY = /^dice-roller\.roll\.(\d+)$/;
+const ROLL_START = /\bstarted (\d+(?:\.\d+)?) ms into dice-roller\b/;
 
 const $ = (id) => document.getElementById(id);
 const form = $('roll-form');
 const dieSelect = $('die');
+const timesInput = $('times');
 const rollButton = $('roll');
 const diceStatus = $('dice-status');
 const result = $('result');
 const resultAnnouncement = $('result-announcement');
 const resultValue = $('result-value');
 const resultDetail = $('result-detail');
+const resultRolls = $('result-rolls');
 const resultDie = $('result-die');
 const resultLatency = $('result-latency');
 const resultStatus = $('result-status');
@@ -34,6 +43,8 @@ const copyStatus = $('copy-status');
 const grafanaLinks = $('grafana-links');
 const waterfall = $('waterfall');
 const waterfallEmpty = $('waterfall-empty');
+const legendRolls = $('legend-rolls');
+const legendFailedRolls = $('legend-failed-rolls');
 const historyEmpty = $('history-empty');
 const historyScroll = $('history-scroll');
 const historyRows = $('history-rows');
@@ -123,37 +134,79 @@ function journey(timings) {
   return hops;
 }
 
+/**
+ * The rolls of a batch on the same time line, one lane each, from dice-roller's
+ * per-roll entries: each starts where its description says, counted from
+ * dice-roller's own start. Lanes that overlap ran at the same time.
+ */
+function rollLanes(timings, diceRollerStart) {
+  const lanes = [];
+  for (const [name, entry] of timings) {
+    const index = ROLL_ENTRY.exec(name)?.[1];
+    const offset = ROLL_START.exec(entry.description ?? '')?.[1];
+    if (index === undefined || offset === undefined || entry.duration === undefined) continue;
+    lanes.push({
+      index: Number(index),
+      start: diceRollerStart + Number(offset),
+      duration: entry.duration,
+      failed: /\bfailed\b/.test(entry.description),
+    });
+  }
+  return lanes.sort((a, b) => a.index - b.index);
+}
+
+/** One row of the waterfall: a name, a bar at `start` lasting `duration` on the shared scale, the time. */
+function waterfallRow(className, name, title, start, duration, percent) {
+  const row = element('li', className);
+  row.title = title;
+  row.append(element('span', 'hop-name', name));
+  const track = element('span', 'hop-track');
+  track.setAttribute('aria-hidden', 'true');
+  const bar = element('span', 'hop-bar');
+  // CSSOM properties, which a Content-Security-Policy without 'unsafe-inline'
+  // allows (a style="" attribute in markup it would block).
+  bar.style.left = percent(start);
+  bar.style.width = percent(duration);
+  track.append(bar);
+  row.append(track);
+  return { row, bar };
+}
+
 function drawWaterfall(timings) {
   const hops = journey(timings);
+  const diceRoller = hops.find((hop) => hop.service === 'dice-roller');
+  const lanes = diceRoller === undefined ? [] : rollLanes(timings, diceRoller.start);
   waterfall.replaceChildren();
   waterfallEmpty.hidden = hops.length > 0;
-  const scale = Math.max(...hops.map((hop) => hop.start + hop.duration), 0.001);
+  legendRolls.hidden = lanes.length === 0;
+  legendFailedRolls.hidden = !lanes.some((lane) => lane.failed);
+  const scale = Math.max(...[...hops, ...lanes].map((hop) => hop.start + hop.duration), 0.001);
   const percent = (ms) => `${Math.min(100, (ms / scale) * 100).toFixed(2)}%`;
   for (const hop of hops) {
-    const row = element('li', `hop hop-${hop.service}`);
     const waitText =
       hop.wait === undefined ? '' : `, ${formatMs(hop.wait)} of it waiting on ${hop.waitsOn ?? 'its upstream'}`;
-    row.title = `${hop.service}: ${formatMs(hop.duration)}${waitText}`;
-    row.append(element('span', 'hop-name', hop.service));
-
-    const track = element('span', 'hop-track');
-    track.setAttribute('aria-hidden', 'true');
-    const bar = element('span', 'hop-bar');
-    // CSSOM properties, which a Content-Security-Policy without 'unsafe-inline'
-    // allows (a style="" attribute in markup it would block).
-    bar.style.left = percent(hop.start);
-    bar.style.width = percent(hop.duration);
+    const title = `${hop.service}: ${formatMs(hop.duration)}${waitText}`;
+    const { row, bar } = waterfallRow(`hop hop-${hop.service}`, hop.service, title, hop.start, hop.duration, percent);
     if (hop.wait !== undefined && hop.duration > 0) {
       // The lighter part of the bar: waiting on the next service (from the start, as above).
       const waiting = element('span', 'hop-wait');
       waiting.style.width = `${Math.min(100, (hop.wait / hop.duration) * 100).toFixed(2)}%`;
       bar.append(waiting);
     }
-    track.append(bar);
-    row.append(track);
-
     const time = element('span', 'hop-time', formatMs(hop.duration));
     if (waitText) time.append(element('span', 'visually-hidden', waitText));
+    row.append(time);
+    waterfall.append(row);
+  }
+  for (const lane of lanes) {
+    // Named as the page counts dice (from 1); failed_rolls and the spans count from 0.
+    const name = `die ${lane.index + 1}`;
+    const outcome = lane.failed ? ', failed' : '';
+    const title = `${name}: ${formatMs(lane.duration)}, from ${formatMs(lane.start - diceRoller.start)} into dice-roller${outcome}`;
+    const className = `hop hop-roll${lane.failed ? ' hop-roll-failed' : ''}`;
+    const { row } = waterfallRow(className, name, title, lane.start, lane.duration, percent);
+    const time = element('span', 'hop-time', formatMs(lane.duration));
+    if (lane.failed) time.append(element('span', 'visually-hidden', ', failed'));
     row.append(time);
     waterfall.append(row);
   }
@@ -233,15 +286,37 @@ async function loadDice(retryMs = DICE_RETRY_FIRST_MS) {
 
 // --- Rolling ---------------------------------------------------------------------
 
-/** One roll as the page shows it, whatever its outcome. */
-function outcomeOf(die, response, body, latencyMs) {
+/** The values of a batch's answer, `{"total": 9, "rolls": [3, 5, 1], "count": 3}`, or undefined. */
+function batchRolls(body) {
+  const rolls = body?.rolls;
+  if (!Array.isArray(rolls) || !rolls.every((value) => typeof value === 'number')) return undefined;
+  return typeof body.total === 'number' ? rolls : undefined;
+}
+
+/** One roll (or batch of rolls) as the page shows it, whatever its outcome. */
+function outcomeOf(die, times, response, body, latencyMs) {
   const traceId = typeof body?.trace_id === 'string' ? body.trace_id : '';
-  if (response.ok && typeof body?.roll === 'number') {
+  if (response.ok && times === 1 && typeof body?.roll === 'number') {
     return {
       ok: true,
       die,
+      times,
       value: String(body.roll),
       detail: '',
+      status: response.status,
+      traceId,
+      latencyMs,
+    };
+  }
+  const rolls = response.ok && times > 1 ? batchRolls(body) : undefined;
+  if (rolls !== undefined) {
+    return {
+      ok: true,
+      die,
+      times,
+      value: String(body.total),
+      rolls,
+      detail: `the total of ${rolls.length} dice`,
       status: response.status,
       traceId,
       latencyMs,
@@ -250,6 +325,7 @@ function outcomeOf(die, response, body, latencyMs) {
   return {
     ok: false,
     die,
+    times,
     value: typeof body?.title === 'string' ? body.title : 'Error',
     detail: typeof body?.detail === 'string' ? body.detail : `The frontend answered HTTP ${response.status}`,
     status: response.status,
@@ -258,17 +334,40 @@ function outcomeOf(die, response, body, latencyMs) {
   };
 }
 
+/** "Fair", or "Fair × 5" for a batch. */
+function diceName(outcome) {
+  return outcome.times > 1 ? `${displayName(outcome.die)} × ${outcome.times}` : displayName(outcome.die);
+}
+
+function announcement(outcome) {
+  if (!outcome.ok) return `${outcome.value}: ${outcome.detail}`;
+  const took = formatMs(outcome.latencyMs);
+  if (outcome.rolls === undefined)
+    return `Rolled ${outcome.value} with the ${displayName(outcome.die)} die in ${took}.`;
+  return `Rolled ${outcome.rolls.length} ${displayName(outcome.die)} dice in ${took}: ${outcome.rolls.join(', ')}, total ${outcome.value}.`;
+}
+
+function showRolls(rolls) {
+  resultRolls.hidden = rolls === undefined;
+  resultRolls.replaceChildren(
+    ...(rolls ?? []).map((value, index) => {
+      const item = element('li', 'roll', String(value));
+      item.title = `die ${index + 1}`;
+      return item;
+    }),
+  );
+}
+
 function showResult(outcome, timings, startedAt) {
   result.hidden = false;
   result.classList.toggle('failed', !outcome.ok);
   resultValue.textContent = outcome.value;
   resultDetail.textContent = outcome.detail;
   resultDetail.hidden = outcome.detail === '';
+  showRolls(outcome.rolls);
   // One sentence for screen readers, announced once per roll.
-  resultAnnouncement.textContent = outcome.ok
-    ? `Rolled ${outcome.value} with the ${displayName(outcome.die)} die in ${formatMs(outcome.latencyMs)}.`
-    : `${outcome.value}: ${outcome.detail}`;
-  resultDie.textContent = displayName(outcome.die);
+  resultAnnouncement.textContent = announcement(outcome);
+  resultDie.textContent = diceName(outcome);
   resultLatency.textContent = formatMs(outcome.latencyMs);
   resultStatus.textContent = outcome.status === 0 ? 'no response' : `HTTP ${outcome.status}`;
   resultTrace.textContent = outcome.traceId || 'none';
@@ -287,7 +386,7 @@ function addToHistory(outcome, startedAt) {
     ...history.map((entry) => {
       const row = element('tr', entry.ok ? 'ok' : 'failed');
       row.append(
-        element('td', '', displayName(entry.die)),
+        element('td', '', diceName(entry)),
         element('td', 'outcome', entry.value),
         element('td', 'number', formatMs(entry.latencyMs)),
         element('td', 'number', entry.status === 0 ? '–' : String(entry.status)),
@@ -310,7 +409,9 @@ function addToHistory(outcome, startedAt) {
 async function roll(event) {
   event.preventDefault();
   const die = dieSelect.value;
-  if (rolling || die === '') return;
+  // The form's own validation (min 1, max 20, whole numbers) has run before submit.
+  const times = Number(timesInput.value);
+  if (rolling || die === '' || !Number.isInteger(times)) return;
   // The button stays focusable while a roll is in flight (a disabled button
   // would drop the keyboard focus); aria-disabled tells assistive technology.
   rolling = true;
@@ -322,13 +423,18 @@ async function roll(event) {
   let outcome;
   let timings = new Map();
   try {
-    const response = await fetch(`/roll?die=${encodeURIComponent(die)}`, {
+    // One die is a plain roll; several are one batch, rolled side by side by dice-roller.
+    const path =
+      times === 1
+        ? `/roll?die=${encodeURIComponent(die)}`
+        : `/roll-async?die=${encodeURIComponent(die)}&times=${times}`;
+    const response = await fetch(path, {
       headers: { accept: 'application/json' },
       signal: AbortSignal.timeout(ROLL_TIMEOUT_MS),
     });
     const body = await response.json().catch(() => null);
     timings = parseServerTiming(response.headers.get('server-timing'));
-    outcome = outcomeOf(die, response, body, performance.now() - started);
+    outcome = outcomeOf(die, times, response, body, performance.now() - started);
     // A die that is gone from die-service: the list on the page is out of date.
     if (response.status === 404) loadDice();
   } catch (error) {
@@ -336,6 +442,7 @@ async function roll(event) {
     outcome = {
       ok: false,
       die,
+      times,
       value: timedOut ? 'No answer' : 'Network error',
       detail: timedOut
         ? `The frontend did not answer within ${ROLL_TIMEOUT_MS / 1000} s`
