@@ -8,6 +8,7 @@ import {
 import { type Context, context, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { DieSpecification } from 'die-service/client';
 import { asyncRollBatchSize, asyncRollDuration, asyncRolls, asyncRollsInProgress } from './batch-metrics';
+import { blockEventLoopIfFaulty, loadedRoll } from './faults';
 import { type RollOptions, rollDie } from './roll';
 
 const tracer = trace.getTracer('dice-roller');
@@ -106,6 +107,7 @@ function rollInSpan(
   return tracer.startActiveSpan('roll', { attributes: { 'async.roll_index': index } }, parent, async (span) => {
     const startedAt = performance.now();
     try {
+      await blockEventLoopIfFaulty();
       const outcome = await rollDie(specification, rollOptions);
       const durationMs = performance.now() - startedAt;
       // dice-roller only rolls a die die-service returned, so its name is a bounded label value.
@@ -116,10 +118,11 @@ function rollInSpan(
         logger.warn({ die_type: die, roll_index: index }, 'Async roll triggered error condition');
         return { index, startedAt, durationMs, value: undefined };
       }
+      const value = await loadedRoll(die, specification, outcome.value);
       asyncRolls.inc({ die_type: die, result: 'success' });
-      span.setAttributes({ 'die.result': outcome.value, 'die.error': false });
-      logger.info({ die_type: die, roll_index: index, roll_value: outcome.value }, 'Async roll completed');
-      return { index, startedAt, durationMs, value: outcome.value };
+      span.setAttributes({ 'die.result': value, 'die.error': false });
+      logger.info({ die_type: die, roll_index: index, roll_value: value }, 'Async roll completed');
+      return { index, startedAt, durationMs, value };
     } finally {
       span.end();
     }
