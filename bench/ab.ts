@@ -5,8 +5,8 @@
  * that the machine's drift hits both alike. Prints each round and the medians of
  * CPU per roll (the sum over the three services) and requests/s.
  *
- *   node bench/dist/ab.js --a LOG_LEVEL=info --b LOG_LEVEL=warn [--rounds 8] [--duration 3] [--concurrency 50]
- *   node bench/dist/ab.js --a-root /tmp/before    # a snapshot of an earlier build (bench/snapshot.ts)
+ *   node bench/dist/bench/ab.js --a LOG_LEVEL=info --b LOG_LEVEL=warn [--rounds 8] [--duration 3] [--concurrency 50]
+ *   node bench/dist/bench/ab.js --a-root /tmp/before    # a snapshot of an earlier build (bench/snapshot.ts)
  *
  * --a and --b take KEY=VALUE, repeatable (none: the defaults); --a-root and
  * --b-root run that side's services from another tree (default: this repository);
@@ -15,10 +15,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { OtlpReceiver } from '../test/support/otlp-receiver';
+import { REPO_ROOT, stopAllProcesses as stopAll } from '../test/support/service-process';
 import { type Chain, startChain } from './lib/chains';
 import { measureRun, type RunRecord } from './lib/measure';
-import { OtlpSink } from './lib/otlp-sink';
-import { REPO_ROOT, stopAll } from './lib/processes';
 
 function environment(assignments: string[]): Record<string, string> {
   return Object.fromEntries(
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const rollDelayMaxMs = values.delay === 'default' ? undefined : Number(values.delay);
   const logDir = path.join(REPO_ROOT, 'bench', 'out', 'ab-logs');
   mkdirSync(logDir, { recursive: true });
-  const sink = new OtlpSink();
+  const sink = new OtlpReceiver({ keepSpans: false });
   const otlpEndpoint = await sink.start();
   process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
 

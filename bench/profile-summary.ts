@@ -1,7 +1,7 @@
 /**
  * Summarises .cpuprofile files: where the CPU time of a service went.
  *
- *   node bench/dist/profile-summary.js [--top N] [--inclusive REGEX]... FILE.cpuprofile...
+ *   node bench/dist/bench/profile-summary.js [--top N] [--inclusive REGEX]... FILE.cpuprofile...
  *
  * --inclusive adds the time of every stack passing through a function whose name
  * or file matches REGEX (for example 'pino', 'BatchSpanProcessor', 'observe').

@@ -8,13 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { OtlpReceiver } from '../test/support/otlp-receiver';
+import { REPO_ROOT, stopAllProcesses as stopAll } from '../test/support/service-process';
 import { type Chain, startChain, VARIANT_NAMES, type VariantId } from './lib/chains';
 import { formatSummary, type ProfileSummary, summariseProfile } from './lib/cpu-profile';
 import { measureRun, type RunRecord } from './lib/measure';
 import { type BenchOptions, parseOptions, USAGE, UsageError } from './lib/options';
-import { OtlpSink } from './lib/otlp-sink';
 import { describeMachine } from './lib/proc';
-import { REPO_ROOT, stopAll } from './lib/processes';
 import {
   aggregate,
   floors,
@@ -263,8 +263,8 @@ async function profileScenario(context: Context): Promise<{ records: RunRecord[]
   return { records, summaries };
 }
 
-function sinkCounts(sink: OtlpSink): { spans: number; exports: number; bytes: number; rejected: number } {
-  return { spans: sink.spans, exports: sink.exports, bytes: sink.bytes, rejected: sink.rejected };
+function sinkCounts(sink: OtlpReceiver): { spans: number; exports: number; bytes: number; rejected: number } {
+  return { ...sink.received };
 }
 
 async function main(): Promise<void> {
@@ -297,8 +297,8 @@ async function main(): Promise<void> {
     `machine: ${machine}\nrevision: ${revision}\nload average before: ${loadBefore}\nreproduce: ${command}\nresults: ${outDir}`,
   );
 
-  const sink = new OtlpSink();
-  const yardstickSink = new OtlpSink();
+  const sink = new OtlpReceiver({ keepSpans: false });
+  const yardstickSink = new OtlpReceiver({ keepSpans: false });
   let interrupted = false;
   const interrupt = (signal: NodeJS.Signals) => {
     if (interrupted) return;
@@ -379,7 +379,7 @@ async function main(): Promise<void> {
       '',
     );
   }
-  for (const [variant, received] of [
+  for (const [variant, { received }] of [
     [1, sink],
     [4, yardstickSink],
   ] as const) {

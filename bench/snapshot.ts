@@ -3,13 +3,13 @@
  * a node_modules that points back at this repository's packages, so that a later
  * build can be compared with this one side by side:
  *
- *   node bench/dist/snapshot.js /tmp/before     # before a change
+ *   node bench/dist/bench/snapshot.js /tmp/before     # before a change
  *   ...change, build...
- *   node bench/dist/ab.js --a-root /tmp/before  # A = the snapshot, B = the working tree
+ *   node bench/dist/bench/ab.js --a-root /tmp/before  # A = the snapshot, B = the working tree
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from './lib/processes';
+import { REPO_ROOT } from '../test/support/start-script';
 
 const WORKSPACES = ['telemetry', 'die-service', 'dice-roller', 'frontend'];
 

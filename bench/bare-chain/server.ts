@@ -24,7 +24,8 @@ interface DieSpecification {
   error_rate: number;
 }
 
-const SPECIFICATIONS_FILE = path.resolve(__dirname, '..', '..', '..', 'die-service', 'die_specifications.json');
+// Compiled to bench/dist/bench/bare-chain/.
+const SPECIFICATIONS_FILE = path.resolve(__dirname, '..', '..', '..', '..', 'die-service', 'die_specifications.json');
 const UPSTREAM_TIMEOUT_MS = 5_000;
 
 const role = process.argv[2];

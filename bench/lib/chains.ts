@@ -8,9 +8,16 @@
  *   4. the yardstick with stock OpenTelemetry tracing (bare-chain/tracing.ts): what
  *      the SDK alone costs on this machine.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, LoggedProcess, REPO_ROOT, waitUntilOk } from './processes';
+import { freePort } from '../../test/support/ports';
+import {
+  REPO_ROOT,
+  type ServiceName,
+  type ServiceProcess,
+  startNodeProcess,
+  startChain as startServices,
+} from '../../test/support/service-process';
 
 export type VariantId = 1 | 2 | 3 | 4;
 
@@ -24,7 +31,7 @@ export const VARIANT_NAMES: Record<VariantId, string> = {
 export interface ChainService {
   name: string;
   url: string;
-  process: LoggedProcess;
+  process: ServiceProcess;
   /** p99 event-loop delay in seconds since the previous call (each call starts a new window). */
   readLagP99(): Promise<number | undefined>;
 }
@@ -60,6 +67,14 @@ function baseEnvironment(): Record<string, string> {
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production' };
 }
 
+function delayEnvironment(options: ChainOptions): Record<string, string> {
+  return options.rollDelayMaxMs === undefined ? {} : { ROLL_DELAY_MAX_MS: String(options.rollDelayMaxMs) };
+}
+
+function logFile(options: ChainOptions, name: string): string {
+  return path.join(options.logDir, `${options.label}-${name}.log`);
+}
+
 async function readPromLag(url: string): Promise<number | undefined> {
   try {
     const response = await fetch(`${url}/metrics`, {
@@ -93,54 +108,44 @@ async function stopAll(services: ChainService[]): Promise<void> {
   await Promise.all(services.map((service) => service.process.stop()));
 }
 
-/** The arguments `npm start` gives node for a service: its start script, `node` left out. */
-function startScriptArguments(root: string, name: string): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(root, name, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  const [command, ...args] = pkg.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`${name}'s start script does not run node: ${pkg.scripts.start}`);
-  return args;
+/** Rolls once through the chain before it is measured; stops it if that fails. */
+async function checked(chain: Chain): Promise<Chain> {
+  try {
+    await checkRoll(chain.rollUrl);
+    return chain;
+  } catch (error) {
+    await chain.stop();
+    throw error;
+  }
 }
 
-/** Variants 1 and 2: each service started exactly as `npm start` starts it, logs to a file. */
+/**
+ * Variants 1 and 2: the chain the end-to-end tests start (test/support), each
+ * service as `npm start` starts it, with its log written to a file.
+ */
 export async function startProjectChain(variant: 1 | 2, options: ChainOptions): Promise<Chain> {
   mkdirSync(options.logDir, { recursive: true });
-  const [diePort, rollerPort, frontendPort] = [await freePort(), await freePort(), await freePort()];
-  const dieServiceUrl = `http://127.0.0.1:${diePort}`;
-  const diceRollerUrl = `http://127.0.0.1:${rollerPort}`;
   const telemetry: Record<string, string> =
     variant === 2
       ? { OTEL_SDK_DISABLED: 'true' }
       : { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' };
-  const delay: Record<string, string> =
-    options.rollDelayMaxMs === undefined ? {} : { ROLL_DELAY_MAX_MS: String(options.rollDelayMaxMs) };
-
-  const start = (name: string, port: number, env: Record<string, string>): ChainService => {
-    const url = `http://127.0.0.1:${port}`;
-    const process = new LoggedProcess({
-      name,
-      args: [...(options.nodeFlags?.(name) ?? []), ...startScriptArguments(options.root ?? REPO_ROOT, name)],
-      cwd: path.join(options.root ?? REPO_ROOT, name),
-      env: { ...baseEnvironment(), ...telemetry, ...delay, ...options.env, PORT: String(port), ...env },
-      logFile: path.join(options.logDir, `${options.label}-${name}.log`),
-    });
-    return { name, url, process, readLagP99: () => readPromLag(url) };
-  };
-
-  const services = [
-    start('die-service', diePort, {}),
-    start('dice-roller', rollerPort, { DIE_SERVICE_URL: dieServiceUrl }),
-    start('frontend', frontendPort, { DIE_SERVICE_URL: dieServiceUrl, DICE_ROLLER_URL: diceRollerUrl }),
-  ];
-  const rollUrl = `http://127.0.0.1:${frontendPort}/roll?die=fair`;
-  try {
-    for (const service of services) await waitUntilOk(`${service.url}/health`, service.process);
-    await waitUntilOk(`${services[2]?.url}/ready`, services[2]?.process as LoggedProcess);
-    await checkRoll(rollUrl);
-  } catch (error) {
-    await stopAll(services);
-    throw error;
-  }
-  return { variant, rollUrl, services, stop: () => stopAll(services) };
+  const chain = await startServices(
+    { ...telemetry, ...delayEnvironment(options), ...options.env },
+    {},
+    {
+      baseEnv: baseEnvironment(),
+      logFile: (name) => logFile(options, name),
+      ...(options.root === undefined ? {} : { root: options.root }),
+      ...(options.nodeFlags === undefined ? {} : { nodeFlags: options.nodeFlags }),
+    },
+  );
+  const services = chain.all.map((service) => ({
+    name: service.name,
+    url: service.url,
+    process: service,
+    readLagP99: () => readPromLag(service.url),
+  }));
+  return checked({ variant, rollUrl: `${chain.frontend.url}/roll?die=fair`, services, stop: () => stopAll(services) });
 }
 
 /**
@@ -152,39 +157,37 @@ export async function startBareChain(variant: 3 | 4, options: ChainOptions): Pro
   const [diePort, rollerPort, frontendPort] = [await freePort(), await freePort(), await freePort()];
   const script = path.join(__dirname, '..', 'bare-chain', 'server.js');
   const tracing = variant === 4 ? ['--require', path.join(__dirname, '..', 'bare-chain', 'tracing.js')] : [];
-  const delay: Record<string, string> =
-    options.rollDelayMaxMs === undefined ? {} : { ROLL_DELAY_MAX_MS: String(options.rollDelayMaxMs) };
 
-  const start = (name: string, role: string, port: number, env: Record<string, string>): ChainService => {
-    const url = `http://127.0.0.1:${port}`;
+  const start = async (name: ServiceName, role: string, port: number, env: Record<string, string>) => {
     const telemetry: Record<string, string> =
       variant === 4
         ? { OTEL_SERVICE_NAME: name, OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' }
         : {};
-    const process = new LoggedProcess({
+    const process = await startNodeProcess(
       name,
-      args: [...(options.nodeFlags?.(name) ?? []), ...tracing, script, role],
-      cwd: REPO_ROOT,
-      env: { ...baseEnvironment(), ...telemetry, ...delay, PORT: String(port), ...env },
-      logFile: path.join(options.logDir, `${options.label}-${name}.log`),
-    });
-    return { name, url, process, readLagP99: () => readBareLag(url) };
+      [...(options.nodeFlags?.(name) ?? []), ...tracing, script, role],
+      REPO_ROOT,
+      {
+        port,
+        baseEnv: baseEnvironment(),
+        env: { ...telemetry, ...delayEnvironment(options), ...env },
+        logFile: logFile(options, name),
+      },
+    );
+    return { name, url: process.url, process, readLagP99: () => readBareLag(process.url) };
   };
 
-  const services = [
+  const services = await Promise.all([
     start('die-service', 'die', diePort, {}),
     start('dice-roller', 'roller', rollerPort, { UPSTREAM_URL: `http://127.0.0.1:${diePort}` }),
     start('frontend', 'frontend', frontendPort, { UPSTREAM_URL: `http://127.0.0.1:${rollerPort}` }),
-  ];
-  const rollUrl = `http://127.0.0.1:${frontendPort}/roll?die=fair`;
-  try {
-    for (const service of services) await waitUntilOk(`${service.url}/health`, service.process);
-    await checkRoll(rollUrl);
-  } catch (error) {
-    await stopAll(services);
-    throw error;
-  }
-  return { variant, rollUrl, services, stop: () => stopAll(services) };
+  ]);
+  return checked({
+    variant,
+    rollUrl: `http://127.0.0.1:${frontendPort}/roll?die=fair`,
+    services,
+    stop: () => stopAll(services),
+  });
 }
 
 export function startChain(variant: VariantId, options: ChainOptions): Promise<Chain> {

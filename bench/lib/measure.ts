@@ -7,10 +7,10 @@
  */
 import { fork } from 'node:child_process';
 import path from 'node:path';
+import { trackProcess as track } from '../../test/support/service-process';
 import type { Chain, VariantId } from './chains';
 import type { LoadRequest, LoadResult } from './load';
 import { machineCpu, processCpuSeconds, rssBytes } from './proc';
-import { track } from './processes';
 
 export interface ServiceSample {
   name: string;

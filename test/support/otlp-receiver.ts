@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
+import { countJsonSpans, countProtobufSpans } from './otlp-span-count';
 import { WakeUp } from './wake-up';
 
 /** A span as the test sees it, whichever OTLP encoding carried it. */
@@ -28,8 +29,15 @@ export interface ReceivedSpan {
 const KINDS = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'] as const;
 const STATUS_CODES = ['unset', 'ok', 'error'] as const;
 
-const root = protobuf.parse(readFileSync(path.join(__dirname, 'otlp-trace.proto'), 'utf8'), { keepCase: false }).root;
-const ExportTraceServiceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
+let exportRequestType: protobuf.Type | undefined;
+
+/** The protobuf message of an export, read from otlp-trace.proto when first needed. */
+function exportRequest(): protobuf.Type {
+  exportRequestType ??= protobuf
+    .parse(readFileSync(path.join(__dirname, 'otlp-trace.proto'), 'utf8'), { keepCase: false })
+    .root.lookupType('otlp.ExportTraceServiceRequest');
+  return exportRequestType;
+}
 
 interface OtlpAnyValue {
   stringValue?: string;
@@ -117,28 +125,38 @@ function flatten(request: OtlpRequest, fromProtobuf: boolean): ReceivedSpan[] {
 async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks);
-  return request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body;
+  return Buffer.concat(chunks);
 }
 
-function decode(contentType: string | undefined, body: Buffer): ReceivedSpan[] {
-  if (contentType?.includes('application/json')) {
-    return flatten(JSON.parse(body.toString('utf8')) as OtlpRequest, false);
-  }
-  const message = ExportTraceServiceRequest.decode(body);
-  const object = ExportTraceServiceRequest.toObject(message, { longs: String, bytes: String, defaults: false });
+function decode(json: boolean, body: Buffer): ReceivedSpan[] {
+  if (json) return flatten(JSON.parse(body.toString('utf8')) as OtlpRequest, false);
+  const type = exportRequest();
+  const object = type.toObject(type.decode(body), { longs: String, bytes: String, defaults: false });
   return flatten(object as OtlpRequest, true);
 }
 
+export interface OtlpReceiverOptions {
+  /**
+   * Decode and keep every span (the default, for tests), or only count them (the
+   * benchmark: little CPU next to the services measured, and no memory growth).
+   */
+  keepSpans?: boolean;
+}
+
 /**
- * An OTLP/HTTP trace receiver standing in for the collector: accepts
- * `POST /v1/traces` in http/protobuf (the SDK's default) or http/json, and lets a
- * test wait for the spans it expects instead of sleeping.
+ * An OTLP/HTTP trace receiver standing in for the collector, for the tests and
+ * the benchmark: accepts `POST /v1/traces` in http/protobuf (the SDK's default)
+ * or http/json, gzipped or not, and lets a test wait for the spans it expects
+ * instead of sleeping.
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
+  /** What arrived, whether the spans were kept or only counted. */
+  readonly received = { spans: 0, exports: 0, bytes: 0, rejected: 0 };
   private readonly arrivals = new WakeUp();
   private server: Server | undefined;
+
+  constructor(private readonly options: OtlpReceiverOptions = {}) {}
 
   async start(): Promise<string> {
     this.server = createServer(async (request, response) => {
@@ -146,21 +164,34 @@ export class OtlpReceiver {
         response.writeHead(404).end();
         return;
       }
+      const contentType = request.headers['content-type'];
+      const json = contentType?.includes('application/json') === true;
       try {
-        const contentType = request.headers['content-type'];
-        const received = decode(contentType, await readBody(request));
-        this.spans.push(...received);
+        let body = await readBody(request);
+        this.received.bytes += body.length;
+        if (request.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        if (this.options.keepSpans === false) {
+          this.received.spans += json ? countJsonSpans(body) : countProtobufSpans(body);
+        } else {
+          const spans = decode(json, body);
+          this.received.spans += spans.length;
+          this.spans.push(...spans);
+        }
+        this.received.exports += 1;
         this.arrivals.notify();
         // An empty ExportTraceServiceResponse, in the encoding of the request.
-        if (contentType?.includes('application/json')) {
+        if (json) {
           response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         } else {
           response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
         }
       } catch (error) {
+        this.received.rejected += 1;
         response.writeHead(400).end(String(error));
       }
     });
+    // Exporters keep their connection between batches; so does a collector.
+    this.server.keepAliveTimeout = 30_000;
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;

@@ -1,14 +1,13 @@
-import { type ChildProcess, type ChildProcessByStdio, spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { freePort } from './ports';
-import { nodeCommand } from './start-script';
+import { nodeCommand, REPO_ROOT } from './start-script';
 import { WakeUp } from './wake-up';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export { REPO_ROOT } from './start-script';
 
 export type ServiceName = 'die-service' | 'dice-roller' | 'frontend';
 
@@ -26,9 +25,35 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** Kills `child` with the services if this process exits first (the benchmark's load generator). */
+export function trackProcess(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+
+/** SIGTERM to every process still running, SIGKILL after 12 s (the benchmark on Ctrl-C or a failure). */
+export async function stopAllProcesses(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
 /**
  * A service started exactly as `npm start -w <service>` starts it: node with the
- * arguments of its start script, in its folder.
+ * arguments of its start script, in its folder. Its output is read line by line
+ * (`logs`, `waitForLog`), or, for the benchmark, written to a file that this
+ * process never reads, as a container runtime collects stdout.
  */
 export class ServiceProcess {
   readonly logs: LogLine[] = [];
@@ -40,7 +65,7 @@ export class ServiceProcess {
   constructor(
     readonly name: string,
     readonly port: number,
-    private readonly child: ChildProcessByStdio<null, Readable, Readable>,
+    private readonly child: ChildProcess,
   ) {
     running.add(child);
     this.exited = new Promise((resolve) => {
@@ -52,16 +77,22 @@ export class ServiceProcess {
         this.output.notify();
       });
     });
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      this.stdoutLines.push(line);
-      try {
-        this.logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        // Not a log line (npm or node output); kept in stdoutLines.
-      }
-      this.output.notify();
-    });
-    child.stderr.on('data', (chunk: Buffer) => this.stdoutLines.push(chunk.toString()));
+    if (child.stdout !== null) {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        this.stdoutLines.push(line);
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          // Not a log line (npm or node output); kept in stdoutLines.
+        }
+        this.output.notify();
+      });
+    }
+    child.stderr?.on('data', (chunk: Buffer) => this.stdoutLines.push(chunk.toString()));
+  }
+
+  get alive(): boolean {
+    return !this.hasExited;
   }
 
   get url(): string {
@@ -108,8 +139,16 @@ export class ServiceProcess {
 export interface StartOptions {
   env?: Record<string, string>;
   port?: number;
-  /** Wait for the "Service started" log line (default), or return at once. */
+  /** Wait until the service has started (default), or return at once. */
   waitUntilStarted?: boolean;
+  /** Where the repository is (the benchmark may run a snapshot of another revision). */
+  root?: string;
+  /** Flags for node before the start script's arguments (`--cpu-prof`). */
+  nodeFlags?: readonly string[];
+  /** Instead of the test environment below, start from this one. */
+  baseEnv?: Record<string, string>;
+  /** stdout and stderr go to this file, unread; start-up is then awaited on `GET /health`. */
+  logFile?: string;
 }
 
 /**
@@ -136,11 +175,29 @@ function baseEnvironment(): Record<string, string> {
 
 /** A service of this repository, started exactly as `npm start -w <name>` starts it. */
 export function startService(name: ServiceName, options: StartOptions = {}): Promise<ServiceProcess> {
-  const start = nodeCommand(name);
-  return startNodeProcess(name, start.args, path.join(REPO_ROOT, name), {
+  const root = options.root ?? REPO_ROOT;
+  const start = nodeCommand(name, root);
+  return startNodeProcess(name, [...(options.nodeFlags ?? []), ...start.args], path.join(root, name), {
     ...options,
     env: { ...start.env, ...options.env },
   });
+}
+
+/** Polls `GET /health` until it answers 200; rejects if the process exits or after `timeoutMs`. */
+async function waitUntilHealthy(service: ServiceProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!service.alive) throw new Error(`${service.name} exited during start-up`);
+    try {
+      const response = await fetch(`${service.url}/health`, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`${service.name} did not answer /health within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /**
@@ -151,16 +208,26 @@ export async function startNodeProcess(
   name: string,
   args: readonly string[],
   cwd: string,
-  { env = {}, port, waitUntilStarted = true }: StartOptions = {},
+  { env = {}, port, waitUntilStarted = true, baseEnv, logFile }: StartOptions = {},
 ): Promise<ServiceProcess> {
   const servicePort = port ?? (await freePort());
-  const child = spawn(process.execPath, args, {
-    cwd,
-    env: { ...baseEnvironment(), PORT: String(servicePort), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const fd = logFile === undefined ? undefined : openSync(logFile, 'w');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, args, {
+      cwd,
+      env: { ...(baseEnv ?? baseEnvironment()), PORT: String(servicePort), ...env },
+      stdio: fd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+    });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
   const service = new ServiceProcess(name, servicePort, child);
-  if (waitUntilStarted) await service.waitForLog((line) => line.message === 'Service started');
+  if (waitUntilStarted && logFile !== undefined) {
+    await waitUntilHealthy(service).catch((error: Error) => {
+      throw new Error(`${error.message}; see ${logFile}`);
+    });
+  } else if (waitUntilStarted) await service.waitForLog((line) => line.message === 'Service started');
   return service;
 }
 
@@ -172,24 +239,40 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-/** The three services wired to each other on free loopback ports, started side by side. */
+/** How every service of a chain is started, besides its wiring (see StartOptions). */
+export interface ChainOptions {
+  root?: string;
+  baseEnv?: Record<string, string>;
+  nodeFlags?: (name: ServiceName) => readonly string[];
+  /** Each service's output file, for the benchmark. */
+  logFile?: (name: ServiceName) => string;
+}
+
+/**
+ * The three services wired to each other on free loopback ports, started side by
+ * side: what the end-to-end tests and the benchmark run.
+ */
 export async function startChain(
   env: Record<string, string> = {},
   perService: Partial<Record<ServiceName, Record<string, string>>> = {},
+  { root, baseEnv, nodeFlags, logFile }: ChainOptions = {},
 ): Promise<Chain> {
   const [diePort, rollerPort, frontendPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const dieServiceUrl = `http://127.0.0.1:${diePort}`;
   const diceRollerUrl = `http://127.0.0.1:${rollerPort}`;
+  const start = (name: ServiceName, port: number, wiring: Record<string, string>) =>
+    startService(name, {
+      port,
+      env: { ...wiring, ...env, ...perService[name] },
+      ...(root === undefined ? {} : { root }),
+      ...(baseEnv === undefined ? {} : { baseEnv }),
+      ...(nodeFlags === undefined ? {} : { nodeFlags: nodeFlags(name) }),
+      ...(logFile === undefined ? {} : { logFile: logFile(name) }),
+    });
   const [dieService, diceRoller, frontend] = await Promise.all([
-    startService('die-service', { port: diePort, env: { ...env, ...perService['die-service'] } }),
-    startService('dice-roller', {
-      port: rollerPort,
-      env: { DIE_SERVICE_URL: dieServiceUrl, ...env, ...perService['dice-roller'] },
-    }),
-    startService('frontend', {
-      port: frontendPort,
-      env: { DIE_SERVICE_URL: dieServiceUrl, DICE_ROLLER_URL: diceRollerUrl, ...env, ...perService.frontend },
-    }),
+    start('die-service', diePort, {}),
+    start('dice-roller', rollerPort, { DIE_SERVICE_URL: dieServiceUrl }),
+    start('frontend', frontendPort, { DIE_SERVICE_URL: dieServiceUrl, DICE_ROLLER_URL: diceRollerUrl }),
   ]);
   const all = [dieService, diceRoller, frontend];
   return {
