@@ -3,8 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   APP_SERVICES,
   BUILT_SERVICES,
+  DOCKERFILE,
   type DockerInstruction,
+  environmentOf,
   execForm,
+  imageBuildOf,
+  imageInstructions,
+  loadProject,
   parseDockerfile,
   readText,
   repoPath,
@@ -12,8 +17,9 @@ import {
 import { startScript } from '../support/start-script';
 
 /**
- * The Dockerfiles, checked offline (no Docker engine here): the structure the
- * issue asks for, and that every file they copy exists and is in the build context.
+ * The one Dockerfile, checked offline (no Docker engine here): its structure, that
+ * every file it copies exists and is in the build context, and, for each image
+ * compose builds from it, what that image runs.
  */
 
 const WORKSPACES = (JSON.parse(readText(repoPath('package.json'))) as { workspaces: string[] }).workspaces;
@@ -60,36 +66,59 @@ describe('.dockerignore', () => {
     ]) {
       expect(ignored(path), path).toBe(true);
     }
-    for (const path of ['package.json', 'package-lock.json', 'die-service/src', 'frontend/public']) {
+    for (const path of [
+      'package.json',
+      'package-lock.json',
+      'die-service/src',
+      'die-service/die_specifications.json',
+      'frontend/public',
+      'flags/faults.flagd.json',
+    ]) {
       expect(ignored(path), path).toBe(false);
     }
   });
 });
 
-describe.each(BUILT_SERVICES)('%s/Dockerfile', (name) => {
-  const instructions = parseDockerfile(readText(repoPath(name, 'Dockerfile')));
-  const finalStage = Math.max(...instructions.map((i) => i.stage));
-  const inFinal = (keyword: string) => instructions.filter((i) => i.stage === finalStage && i.keyword === keyword);
-  const runs = (stage: number) =>
-    instructions.filter((i) => i.stage === stage && i.keyword === 'RUN').map((i) => i.args);
+const instructions = parseDockerfile(readText(DOCKERFILE));
+const stageOf = (name: string) =>
+  instructions.find((i) => i.keyword === 'FROM' && i.args.endsWith(` AS ${name}`))?.stage ?? -1;
+const inStage = (stage: number, keyword: string) =>
+  instructions.filter((i) => i.stage === stage && i.keyword === keyword).map((i) => i.args);
+const { services } = loadProject();
 
-  it('builds in two stages from one pinned Node.js 24 slim image', () => {
+describe('the Dockerfile', () => {
+  it('builds in stages from one pinned Node.js 24 slim image: build, runtime, then one target per kind of image', () => {
     const arg = instructions.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_IMAGE='));
     expect(arg?.args).toMatch(/^NODE_IMAGE=node:24\.\d+\.\d+-[a-z]+-slim$/);
     const froms = instructions.filter((i) => i.keyword === 'FROM').map((i) => i.args);
-    expect(froms).toEqual([`\${NODE_IMAGE} AS build`, `\${NODE_IMAGE}`]);
+    expect(froms).toEqual([
+      `\${NODE_IMAGE} AS build`,
+      `\${NODE_IMAGE} AS runtime`,
+      'runtime AS traffic-gen',
+      'runtime AS service',
+    ]);
   });
 
-  it('installs the workspace with npm ci, and production dependencies only in the final stage', () => {
-    expect(runs(0).some((run) => run.startsWith('npm ci'))).toBe(true);
-    expect(runs(0).some((run) => run.includes(`tsc --build ${name}`))).toBe(true);
-    const install = runs(finalStage).find((run) => run.startsWith('npm ci'));
-    expect(install).toMatch(new RegExp(`^npm ci --omit=dev --workspace ${name}\\b`));
-    expect(inFinal('ENV').map((i) => i.args)).toContain('NODE_ENV=production');
+  it('refuses to build without the workspace (and a service without its port)', () => {
+    expect(inStage(stageOf('build'), 'ARG')).toEqual(['WORKSPACE']);
+    expect(inStage(stageOf('build'), 'RUN')[0]).toMatch(/^test -n "\$WORKSPACE" \|\|/);
+    expect(inStage(stageOf('service'), 'RUN')[0]).toMatch(/^test -n "\$PORT" \|\|/);
   });
 
-  it('copies every workspace manifest the lockfile needs, in both stages', () => {
-    for (const stage of [0, finalStage]) {
+  it('installs the workspace with npm ci and compiles the one named; production dependencies only at run time', () => {
+    const build = inStage(stageOf('build'), 'RUN');
+    expect(build.some((run) => run.startsWith('npm ci'))).toBe(true);
+    expect(build).toContain('npx tsc --build "$WORKSPACE"');
+    const install = inStage(stageOf('runtime'), 'RUN').find((run) => run.startsWith('npm ci'));
+    expect(install).toMatch(/^npm ci --omit=dev --workspace "\$WORKSPACE"/);
+    expect(inStage(stageOf('runtime'), 'ENV')).toContain('NODE_ENV=production');
+    // The compiled output, without the TypeScript sources, is all the runtime takes from the build.
+    const fromBuild = instructions.filter((i) => i.keyword === 'COPY' && i.args.includes('--from='));
+    expect(fromBuild.map((i) => [i.stage, i.args])).toEqual([[stageOf('runtime'), '--from=build /out/ ./']]);
+  });
+
+  it('copies every workspace manifest the lockfile needs, in the build and runtime stages', () => {
+    for (const stage of [stageOf('build'), stageOf('runtime')]) {
       const copied = instructions
         .filter((i) => i.stage === stage && i.keyword === 'COPY')
         .flatMap((i) => copyParts(i).sources);
@@ -104,38 +133,57 @@ describe.each(BUILT_SERVICES)('%s/Dockerfile', (name) => {
       if (from !== undefined) continue;
       for (const source of sources) {
         expect(existsSync(repoPath(source)), source).toBe(true);
-        expect(ignored(source), `${source} is excluded by .dockerignore`).toBe(false);
+        if (source !== '.') expect(ignored(source), `${source} is excluded by .dockerignore`).toBe(false);
       }
     }
   });
 
   it('runs as the unprivileged node user', () => {
-    const users = inFinal('USER');
-    expect(users.at(-1)?.args).toBe('node');
+    expect(inStage(stageOf('runtime'), 'USER').at(-1)).toBe('node');
+    for (const target of ['traffic-gen', 'service']) expect(inStage(stageOf(target), 'USER')).toEqual([]);
   });
 
-  it('starts node itself, in exec form, exactly as `npm start` does', () => {
+  it('is the only Dockerfile: no workspace keeps one of its own', () => {
+    for (const name of BUILT_SERVICES) expect(existsSync(repoPath(name, 'Dockerfile')), name).toBe(false);
+  });
+});
+
+describe.each(BUILT_SERVICES)('the %s image', (name) => {
+  const build = imageBuildOf(services.get(name)?.service ?? {});
+  const image = imageInstructions(instructions, build);
+  const finalStage = Math.max(...image.map((i) => i.stage));
+  const inFinal = (keyword: string) => image.filter((i) => i.keyword === keyword);
+
+  it('is built by compose from the Dockerfile with its workspace and target', () => {
+    expect(build.args.WORKSPACE).toBe(name);
+    expect(build.target).toBe(name === 'traffic-gen' ? 'traffic-gen' : 'service');
+    expect(finalStage).toBe(stageOf(build.target));
+  });
+
+  it('starts node itself, in exec form, exactly as `npm start` does, in its workspace', () => {
     const start = startScript(name);
     const entry = [...inFinal('ENTRYPOINT'), ...inFinal('CMD')].map((i) => execForm(i.args));
     const command = name === 'traffic-gen' ? entry[0] : entry.at(-1);
     expect(command).toEqual(start.command);
     const env = inFinal('ENV').map((i) => i.args);
     for (const assignment of start.env) expect(env, "the start script's environment").toContain(assignment);
-    const workdir = inFinal('WORKDIR').at(-1)?.args;
-    expect(workdir).toBe(`/app/${name}`);
+    expect(inFinal('WORKDIR').at(-1)?.args).toBe(`/app/${name}`);
   });
 });
 
-describe.each(APP_SERVICES)('%s/Dockerfile', (name) => {
-  const instructions = parseDockerfile(readText(repoPath(name, 'Dockerfile')));
-  const finalStage = Math.max(...instructions.map((i) => i.stage));
-  const inFinal = (keyword: string) => instructions.filter((i) => i.stage === finalStage && i.keyword === keyword);
+describe.each(APP_SERVICES)('the %s image', (name) => {
+  const definition = services.get(name)?.service ?? {};
+  const image = imageInstructions(instructions, imageBuildOf(definition));
+  const inFinal = (keyword: string) => image.filter((i) => i.keyword === keyword);
 
-  it('probes /health with node (the image has no curl)', () => {
+  it('probes /health on its port with node (the image has no curl)', () => {
+    const port = imageBuildOf(definition).args.PORT;
+    expect(port).toBe(environmentOf(definition).PORT);
+    expect(inFinal('EXPOSE').map((i) => i.args)).toEqual([port]);
+    expect(inFinal('ENV').map((i) => i.args)).toContain(`PORT=${port}`);
     const healthcheck = inFinal('HEALTHCHECK')[0]?.args ?? '';
     const command = execForm(healthcheck.slice(healthcheck.indexOf('CMD')));
     expect(command.slice(0, 2)).toEqual(['node', '-e']);
-    const exposed = inFinal('EXPOSE')[0]?.args;
-    expect(command[2]).toContain(`(process.env.PORT || ${exposed}) + '/health'`);
+    expect(command[2]).toContain(`'http://127.0.0.1:' + process.env.PORT + '/health'`);
   });
 });

@@ -6,14 +6,26 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports';
 import { eventually } from '../support/prometheus';
-import { APP_SERVICES, BUILT_SERVICES, execForm, parseDockerfile, readText, repoPath } from '../support/stack';
+import {
+  APP_SERVICES,
+  BUILT_SERVICES,
+  DOCKERFILE,
+  execForm,
+  imageBuildOf,
+  imageInstructions,
+  loadProject,
+  parseDockerfile,
+  readText,
+  repoPath,
+} from '../support/stack';
 
 /**
- * What no Docker engine here can show: that each image's final stage has every
- * runtime dependency. The final stage is replayed in a temporary folder standing
- * for /app: the same COPY instructions (the build stage's output being the dist/
- * folders `npm test` has just built), the same `npm ci` command, then the image's
- * command is started and must answer /health.
+ * What no Docker engine here can show: that each image has every runtime
+ * dependency. The stages that make the image (the Dockerfile's runtime stage and
+ * the image's target, with compose's build arguments) are replayed in a temporary
+ * folder standing for /app: the same COPY instructions (the build stage's output
+ * being the compiled workspaces `npm test` has just built), the same `npm ci`
+ * command, then the image's command is started and must answer /health.
  */
 
 type BuiltService = (typeof BUILT_SERVICES)[number];
@@ -63,17 +75,43 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
   });
 }
 
-/** Replays the final stage of `<name>/Dockerfile` in a temporary folder. */
-async function replayFinalStage(name: BuiltService): Promise<ReplayedImage> {
+/** The workspaces `tsc --build <workspace>` compiles: it and those its tsconfig references, transitively. */
+function compiledWorkspaces(workspace: string, found = new Set<string>()): Set<string> {
+  found.add(workspace);
+  const tsconfig = JSON.parse(readText(repoPath(workspace, 'tsconfig.json'))) as { references?: { path: string }[] };
+  for (const reference of tsconfig.references ?? []) {
+    const referenced = path.basename(path.resolve(repoPath(workspace), reference.path));
+    if (!found.has(referenced)) compiledWorkspaces(referenced, found);
+  }
+  return found;
+}
+
+/** Left out of the build stage's /out: the TypeScript, and what .dockerignore keeps from the context. */
+const NOT_IN_OUT = /^(src|tsconfig.*|node_modules|test|.*\.md|.*\.tsbuildinfo)$/;
+
+/** The build stage's /out, for `workspace`: each compiled workspace, all of it but the TypeScript. */
+function copyBuildOutput(workspace: string, dest: string): void {
+  for (const compiled of compiledWorkspaces(workspace)) {
+    cpSync(repoPath(compiled), path.join(dest, compiled), {
+      recursive: true,
+      filter: (source) => !NOT_IN_OUT.test(path.basename(source)) || source === repoPath(compiled),
+    });
+  }
+}
+
+const { services } = loadProject();
+
+/** Replays the stages of the image compose builds for `name`, in a temporary folder. */
+async function replayImage(name: BuiltService): Promise<ReplayedImage> {
   const root = mkdtempSync(path.join(tmpdir(), `image-${name}-`));
-  const instructions = parseDockerfile(readText(repoPath(name, 'Dockerfile')));
-  const finalStage = Math.max(...instructions.map((i) => i.stage));
+  const build = imageBuildOf(services.get(name)?.service ?? {});
+  const image = imageInstructions(parseDockerfile(readText(DOCKERFILE)), build);
   const inImage = (p: string, workdir: string) =>
     p.startsWith('/app') ? path.join(root, p.slice(4)) : path.join(workdir, p);
   let workdir = root;
   const env: Record<string, string> = {};
   let command: string[] = [];
-  for (const { keyword, args } of instructions.filter((i) => i.stage === finalStage)) {
+  for (const { keyword, args } of image) {
     if (keyword === 'WORKDIR') {
       workdir = inImage(args, workdir);
       mkdirSync(workdir, { recursive: true });
@@ -82,20 +120,27 @@ async function replayFinalStage(name: BuiltService): Promise<ReplayedImage> {
       env[key] = value;
     } else if (keyword === 'COPY') {
       const words = args.split(/\s+/);
-      const fromBuild = words.some((w) => w === '--from=build');
       const paths = words.filter((w) => !w.startsWith('--'));
       const dest = inImage(paths.at(-1) ?? '', workdir);
+      if (words.includes('--from=build')) {
+        expect(paths).toEqual(['/out/', './']);
+        copyBuildOutput(build.args.WORKSPACE ?? '', dest);
+        continue;
+      }
       for (const source of paths.slice(0, -1)) {
-        // The build stage compiles into /app/<workspace>/dist: here, the repository's dist.
-        const from = fromBuild ? repoPath(source.replace(/^\/app\//, '')) : repoPath(source);
+        const from = repoPath(source);
         const target = dest.endsWith('/') && statSync(from).isFile() ? path.join(dest, path.basename(from)) : dest;
+        mkdirSync(path.dirname(target), { recursive: true });
         cpSync(from, target, { recursive: true });
       }
+    } else if (keyword === 'RUN' && args.startsWith('test -n ')) {
+      // A build argument's check: compose gives it a value.
+      expect(/^test -n "([^"]*)"/.exec(args)?.[1], args).not.toBe('');
     } else if (keyword === 'RUN') {
       // Only the install; `npm cache clean` would empty this machine's npm cache.
       const install = args.split('&&')[0]?.trim() ?? '';
       expect(install).toMatch(/^npm ci /);
-      const [, ...npmArgs] = install.split(/\s+/);
+      const [, ...npmArgs] = install.split(/\s+/).map((word) => word.replace(/^"(.*)"$/, '$1'));
       await run('npm', [...npmArgs, '--prefer-offline'], workdir, { ...npmEnvironment(), ...env });
     } else if (keyword === 'ENTRYPOINT' || keyword === 'CMD') {
       command = [...(keyword === 'CMD' ? command : []), ...execForm(args)];
@@ -122,16 +167,16 @@ const images = new Map<BuiltService, ReplayedImage>();
 beforeAll(async () => {
   // Two at a time: npm ci is CPU-bound, and this machine has two cores.
   for (const pair of [BUILT_SERVICES.slice(0, 2), BUILT_SERVICES.slice(2)]) {
-    const replayed = await Promise.all(pair.map(replayFinalStage));
+    const replayed = await Promise.all(pair.map(replayImage));
     for (const [i, name] of pair.entries()) images.set(name, replayed[i] as ReplayedImage);
   }
 }, 300_000);
 
 afterAll(() => {
   for (const image of images.values()) rmSync(image.root, { recursive: true, force: true });
-});
+}, 120_000); // four installed trees: slow to delete on a busy machine
 
-describe.each(BUILT_SERVICES)('the final stage of the %s image', (name) => {
+describe.each(BUILT_SERVICES)('the %s image', (name) => {
   it('resolves every module its compiled code requires, and the telemetry bootstrap', () => {
     const image = images.get(name) as ReplayedImage;
     const fromWorkdir = createRequire(path.join(image.workdir, 'entry.js'));

@@ -36,7 +36,7 @@ export interface Healthcheck {
 
 export interface ComposeService {
   image?: string;
-  build?: string | { context?: string; dockerfile?: string };
+  build?: string | { context?: string; dockerfile?: string; target?: string; args?: Record<string, string> | string[] };
   command?: string | string[];
   environment?: Record<string, string> | string[];
   ports?: (string | { published?: string | number; target?: number; host_ip?: string })[];
@@ -198,6 +198,50 @@ export function parseDockerfile(text: string): DockerInstruction[] {
     instructions.push({ keyword: upper, args: rest.join(' '), stage });
   }
   return instructions;
+}
+
+/** The one Dockerfile, at the repository root, that builds every image of BUILT_SERVICES. */
+export const DOCKERFILE = repoPath('Dockerfile');
+
+/** How compose builds an image from DOCKERFILE: the target stage and the build arguments. */
+export interface ImageBuild {
+  target: string;
+  args: Record<string, string>;
+}
+
+/** The build compose asks for a built service (build.target, build.args). */
+export function imageBuildOf(service: ComposeService): ImageBuild {
+  const build = typeof service.build === 'object' ? service.build : {};
+  const args = build.args ?? {};
+  const entries = Array.isArray(args) ? args.map((a) => a.split('=', 2) as [string, string]) : Object.entries(args);
+  return { target: build.target ?? '', args: Object.fromEntries(entries.map(([k, v]) => [k, String(v)])) };
+}
+
+/**
+ * The instructions that make one image: those of the target stage and of the
+ * stages it is built FROM, in order, with the build arguments substituted
+ * (`$NAME`, `${NAME}`), as `docker build --target` would run them.
+ */
+export function imageInstructions(
+  instructions: DockerInstruction[],
+  { target, args }: ImageBuild,
+): DockerInstruction[] {
+  const stages = instructions
+    .filter((i) => i.keyword === 'FROM')
+    .map((i) => {
+      const [base = '', , name = ''] = i.args.split(/\s+/);
+      return { base, name, stage: i.stage };
+    });
+  const chain: number[] = [];
+  for (let current = stages.find((s) => s.name === target); current !== undefined; ) {
+    chain.unshift(current.stage);
+    const base = current.base;
+    current = stages.find((s) => s.name === base);
+  }
+  if (chain.length === 0) throw new Error(`no stage ${target} in the Dockerfile`);
+  const substitute = (text: string) =>
+    text.replace(/\$\{?([A-Z_][A-Z0-9_]*)\}?/g, (whole, name: string) => args[name] ?? whole);
+  return instructions.filter((i) => chain.includes(i.stage)).map((i) => ({ ...i, args: substitute(i.args) }));
 }
 
 /** The JSON array of an exec-form instruction (CMD, ENTRYPOINT, HEALTHCHECK ... CMD). */
