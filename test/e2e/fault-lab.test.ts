@@ -230,9 +230,15 @@ describe('die-service-bad-deploy', () => {
       identifier: 'fair',
       specification: { sides: [1, 2, 3, 4, 5, 6], error_rate: 0 },
     });
-    const dieServer = serverSpan(await spansOf(failed), 'die-service');
+    const spans = await spansOf(failed);
+    const dieServer = serverSpan(spans, 'die-service');
     expect(dieServer.status.code).not.toBe('error');
     expect(flagEvents(dieServer)).toEqual([evaluationEvent('die-service-bad-deploy', 1)]);
+    // The failure is dice-roller's to report: it refused what die-service sent.
+    expect(serverSpan(spans, 'dice-roller')).toMatchObject({
+      status: { code: 'error', message: 'die-service gave an unexpected answer' },
+      attributes: expect.objectContaining({ 'error.type': 'urn:dice-roller:problem:upstream-error' }),
+    });
     expect(
       sample(await metrics(chain.diceRoller), 'die_service_requests_total{identifier="fair",status="error_200"}'),
     ).toBeGreaterThan(0);
