@@ -23,8 +23,19 @@ afterAll(async () => {
 
 const ENDPOINTS: Record<string, string[]> = {
   'die-service': ['/', '/dice', '/info', '/health', '/ready', '/metrics', '/metrics/otel'],
-  'dice-roller': ['/', '/roll', '/info', '/health', '/ready', '/metrics', '/metrics/otel'],
-  frontend: ['/', '/roll', '/dice', '/ui-config', '/info', '/health', '/ready', '/metrics', '/assets/app.js'],
+  'dice-roller': ['/', '/roll', '/roll-async', '/info', '/health', '/ready', '/metrics', '/metrics/otel'],
+  frontend: [
+    '/',
+    '/roll',
+    '/roll-async',
+    '/dice',
+    '/ui-config',
+    '/info',
+    '/health',
+    '/ready',
+    '/metrics',
+    '/assets/app.js',
+  ],
 };
 
 const controlCharacters = fc.string({ unit: fc.integer({ min: 0, max: 31 }).map((code) => String.fromCharCode(code)) });
@@ -51,6 +62,7 @@ const hostileValue = fc.oneof(
 );
 const hostileKey = fc.oneof(
   fc.constantFrom('die', 'identifier', 'die[]', 'identifier[]', 'die[0]', '__proto__', 'constructor', 'die.x', ''),
+  fc.constantFrom('times', 'times[]', 'times[0]'),
   fc.string({ maxLength: 20 }),
 );
 const hostileQuery = fc
@@ -139,6 +151,55 @@ describe.each(Object.keys(ENDPOINTS))('hostile input to %s', (name) => {
   });
 });
 
+/** Anything a client might send as `times`: numbers in every notation, near misses, junk. */
+const hostileTimes = fc.oneof(
+  fc.integer({ min: -30, max: 50 }).map(String),
+  fc.double().map(String),
+  fc.string({ maxLength: 6 }),
+  fc.string({ unit: fc.constantFrom('0', '1', '2', '5', ' ', '+', '-', '.', 'e', 'x', '\t'), maxLength: 4 }),
+  fc.constantFrom(
+    '1e1',
+    ' 5',
+    '5 ',
+    '05',
+    '0x5',
+    '2.0',
+    '1_0',
+    'Infinity',
+    'NaN',
+    '１０',
+    '20',
+    '21',
+    '',
+    '1'.repeat(400),
+  ),
+);
+
+describe('hostile batch sizes (times) on /roll-async', () => {
+  it.each(['dice-roller', 'frontend'])(
+    '%s rolls exactly the sizes 1 to 20, written plainly, and answers 400 naming times to anything else',
+    async (name) => {
+      const service = serviceByName(name);
+      await fc.assert(
+        fc.asyncProperty(hostileTimes, async (times) => {
+          const target = `/roll-async?die=steady&times=${encodeURIComponent(times)}`;
+          const answer = await send(service.url, 'GET', target);
+          expectSafeAnswer(answer, 'GET', target);
+          if (/^([1-9]|1\d|20)$/.test(times)) {
+            expect(answer.status, target).toBe(200);
+            const count = Number(times);
+            expect(JSON.parse(answer.body)).toMatchObject({ total: 3 * count, rolls: Array(count).fill(3), count });
+          } else {
+            expect(answer.status, target).toBe(400);
+            expect(JSON.parse(answer.body)).toMatchObject({ parameter: 'times' });
+          }
+        }),
+        { numRuns: 150 },
+      );
+    },
+  );
+});
+
 describe('after the barrage', () => {
   it('every process is alive and every log line is one well-formed JSON object that no input forged', async () => {
     for (const service of chain.all) {
@@ -156,6 +217,8 @@ describe('after the barrage', () => {
     const values = new Set<string>();
     for (const text of texts) {
       for (const match of text.matchAll(/(?:identifier|die_type|handler)="([^"]*)"/g)) values.add(match[1] as string);
+      // Batch sizes only ever 1 to 20, whatever `times` the barrage sent.
+      for (const match of text.matchAll(/batch_size="([^"]*)"/g)) expect(match[1]).toMatch(/^([1-9]|1\d|20)$/);
     }
     const allowed = new Set([
       'fair',
@@ -165,6 +228,7 @@ describe('after the barrage', () => {
       '/',
       '/dice',
       '/roll',
+      '/roll-async',
       '/info',
       '/ui-config',
       '/assets',
