@@ -6,7 +6,6 @@ import {
   ProblemType,
   requestSpan,
   requiredQueryParam,
-  serviceIdentity,
 } from '@dice-roller/telemetry';
 import { DIE_IDENTIFIER_RULE, type DieServiceClient, type DieSpecification } from 'die-service/client';
 import type { Express, Request, Response } from 'express';
@@ -94,23 +93,15 @@ export function createApp({ dieService, logger, maxDelayMs, random }: DiceRoller
     res.json({ total: batch.total, rolls: batch.values, count: batch.values.length });
   }
 
-  const info = {
-    name: serviceIdentity.name,
-    version: serviceIdentity.version,
+  return createServiceApp({
     description: 'Rolls a die: fetches its specification from die-service, waits, then fails or returns a face.',
     endpoints: ENDPOINTS,
-  };
-
-  return createServiceApp({
-    info,
+    infoAtRoot: true,
     logger,
     serverTimingName: 'dice-roller',
     readiness: async () =>
       (await dieService.isReachable()) ? { ready: true } : { ready: false, reason: 'die-service is not reachable' },
     routes: {
-      '/': (_req, res) => {
-        res.json(info);
-      },
       '/roll': roll,
       '/roll-async': rollAsync,
     },

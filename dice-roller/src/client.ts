@@ -1,11 +1,4 @@
-import {
-  type CallMetrics,
-  isProblem,
-  UnexpectedUpstreamResponse,
-  Upstream,
-  UpstreamProblem,
-  type UpstreamResponse,
-} from '@dice-roller/telemetry';
+import { type CallMetrics, UpstreamClient, type UpstreamResponse } from '@dice-roller/telemetry';
 
 export { MAX_BATCH_SIZE, requiredBatchSize } from './batch-size';
 
@@ -37,11 +30,9 @@ export interface DiceRollerClientOptions {
  * upstream down: passed on as dice-roller said it), UpstreamFailure (dice-roller
  * unreachable or too slow) or UnexpectedUpstreamResponse (anything else).
  */
-export class DiceRollerClient {
-  private readonly upstream: Upstream;
-
+export class DiceRollerClient extends UpstreamClient {
   constructor({ baseUrl, timeoutMs }: DiceRollerClientOptions) {
-    this.upstream = new Upstream({ name: 'dice-roller', baseUrl, timeoutMs });
+    super({ name: 'dice-roller', baseUrl, timeoutMs });
   }
 
   /** Rolls die `die`; `metrics` are the caller's for this call. */
@@ -55,24 +46,20 @@ export class DiceRollerClient {
     return this.upstream.get('/roll-async', query, (response) => this.batchOf(response), metrics);
   }
 
-  private batchOf({ status, body }: UpstreamResponse): RolledBatch {
+  private batchOf(response: UpstreamResponse): RolledBatch {
+    const { status, body } = response;
     if (status === 200 && isRolledBatch(body)) return { total: body.total, rolls: body.rolls, count: body.count };
-    if (status >= 400 && isProblem(body)) throw new UpstreamProblem(this.upstream.name, { ...body, status });
-    throw new UnexpectedUpstreamResponse(this.upstream.name, status);
+    return this.refuse(response, anyErrorStatus);
   }
 
-  private rollOf({ status, body }: UpstreamResponse): number {
-    const roll = (body as { roll?: unknown } | undefined)?.roll;
-    if (status === 200 && typeof roll === 'number') return roll;
-    if (status >= 400 && isProblem(body)) throw new UpstreamProblem(this.upstream.name, { ...body, status });
-    throw new UnexpectedUpstreamResponse(this.upstream.name, status);
+  private rollOf(response: UpstreamResponse): number {
+    const roll = (response.body as { roll?: unknown } | undefined)?.roll;
+    if (response.status === 200 && typeof roll === 'number') return roll;
+    return this.refuse(response, anyErrorStatus);
   }
+}
 
-  isReachable(): Promise<boolean> {
-    return this.upstream.isReachable();
-  }
-
-  close(): Promise<void> {
-    return this.upstream.close();
-  }
+/** dice-roller answers every error of its contract as a problem, with the status to pass on. */
+function anyErrorStatus(status: number): boolean {
+  return status >= 400;
 }

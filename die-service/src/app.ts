@@ -1,11 +1,4 @@
-import {
-  createServiceApp,
-  type Logger,
-  optionalQueryParam,
-  ProblemError,
-  requestSpan,
-  serviceIdentity,
-} from '@dice-roller/telemetry';
+import { createServiceApp, type Logger, optionalQueryParam, ProblemError, requestSpan } from '@dice-roller/telemetry';
 import type { Express, Request, Response } from 'express';
 import { DIE_IDENTIFIER_RULE } from './die-identifier';
 import { beforeSpecification, deployedSpecification } from './faults';
@@ -51,23 +44,15 @@ export function createApp({ catalog, logger }: DieServiceDependencies): Express 
     res.json({ identifier, specification: await deployedSpecification(specification) });
   }
 
-  const info = {
-    name: serviceIdentity.name,
-    version: serviceIdentity.version,
+  return createServiceApp({
     description: 'Serves die specifications (faces and error rate).',
     endpoints: ENDPOINTS,
-  };
-
-  return createServiceApp({
-    info,
+    infoAtRoot: true,
     logger,
     serverTimingName: 'die-service',
     // Specs are loaded before the app exists: if it serves, it is ready.
     readiness: async () => ({ ready: true }),
     routes: {
-      '/': (_req, res) => {
-        res.json(info);
-      },
       '/dice': async (req: Request, res: Response) => {
         const identifier = optionalQueryParam(req, 'identifier', DIE_IDENTIFIER_RULE);
         if (identifier === undefined) listDice(res);

@@ -1,11 +1,4 @@
-import {
-  type CallMetrics,
-  isProblem,
-  UnexpectedUpstreamResponse,
-  Upstream,
-  UpstreamProblem,
-  type UpstreamResponse,
-} from '@dice-roller/telemetry';
+import { type CallMetrics, UpstreamClient, type UpstreamResponse } from '@dice-roller/telemetry';
 import type { DieSpecification } from './die-specification';
 import { isDieSpecification } from './specification-check';
 
@@ -23,18 +16,15 @@ export interface DieServiceClientOptions {
  * on as die-service said it), UpstreamFailure (timeout, unreachable) or
  * UnexpectedUpstreamResponse (any other answer).
  */
-export class DieServiceClient {
-  private readonly upstream: Upstream;
-
+export class DieServiceClient extends UpstreamClient {
   constructor({ baseUrl, timeoutMs }: DieServiceClientOptions) {
-    this.upstream = new Upstream({ name: 'die-service', baseUrl, timeoutMs });
+    super({ name: 'die-service', baseUrl, timeoutMs });
   }
 
   listDice(): Promise<string[]> {
-    return this.upstream.get('/dice', undefined, ({ status, body }) => {
-      const identifiers = (body as { identifiers?: unknown } | undefined)?.identifiers;
-      if (status !== 200 || !Array.isArray(identifiers))
-        throw new UnexpectedUpstreamResponse(this.upstream.name, status);
+    return this.upstream.get('/dice', undefined, (response) => {
+      const identifiers = (response.body as { identifiers?: unknown } | undefined)?.identifiers;
+      if (response.status !== 200 || !Array.isArray(identifiers)) return this.refuse(response, () => false);
       return identifiers.filter((identifier): identifier is string => typeof identifier === 'string');
     });
   }
@@ -44,18 +34,10 @@ export class DieServiceClient {
     return this.upstream.get('/dice', { identifier }, (response) => this.specificationOf(response), metrics);
   }
 
-  private specificationOf({ status, body }: UpstreamResponse): DieSpecification {
-    const specification = (body as { specification?: unknown } | undefined)?.specification;
-    if (status === 200 && isDieSpecification(specification)) return specification;
-    if (status === 404 && isProblem(body)) throw new UpstreamProblem(this.upstream.name, { ...body, status });
-    throw new UnexpectedUpstreamResponse(this.upstream.name, status);
-  }
-
-  isReachable(): Promise<boolean> {
-    return this.upstream.isReachable();
-  }
-
-  close(): Promise<void> {
-    return this.upstream.close();
+  private specificationOf(response: UpstreamResponse): DieSpecification {
+    const specification = (response.body as { specification?: unknown } | undefined)?.specification;
+    if (response.status === 200 && isDieSpecification(specification)) return specification;
+    // The one problem its contract allows: an unknown die.
+    return this.refuse(response, (status) => status === 404);
   }
 }

@@ -1,21 +1,14 @@
-import { registry } from '@dice-roller/telemetry';
-import client from 'prom-client';
+import { counter, gauge } from '@dice-roller/telemetry';
 
-export const dieSpecificationsRequested = new client.Counter({
-  name: 'die_specifications_requested_total',
-  help: 'Requests for one die specification, by identifier (a known die or "unknown").',
-  labelNames: ['identifier'] as const,
-  registers: [registry],
-});
+export const dieSpecificationsRequested = counter(
+  'die_specifications_requested_total',
+  'Requests for one die specification, by identifier (a known die or "unknown").',
+  ['identifier'],
+);
 
-export const dieListRequests = new client.Counter({
-  name: 'die_list_requests_total',
-  help: 'Requests for the list of die identifiers.',
-  registers: [registry],
-});
+export const dieListRequests = counter('die_list_requests_total', 'Requests for the list of die identifiers.');
 
-export const dieSpecificationsLoaded = new client.Gauge({
-  name: 'die_specifications_loaded',
-  help: 'Die specifications loaded from the specifications file at start-up.',
-  registers: [registry],
-});
+export const dieSpecificationsLoaded = gauge(
+  'die_specifications_loaded',
+  'Die specifications loaded from the specifications file at start-up.',
+);

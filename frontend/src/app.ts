@@ -5,7 +5,6 @@ import {
   type Logger,
   requestSpan,
   requiredQueryParam,
-  serviceIdentity,
   UpstreamFailure,
   UpstreamProblem,
   withTraceId,
@@ -98,15 +97,9 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
     res.json(withTraceId(batch));
   }
 
-  const info = {
-    name: serviceIdentity.name,
-    version: serviceIdentity.version,
+  return createServiceApp({
     description: 'The web UI and public roll API, in front of dice-roller.',
     endpoints: ENDPOINTS,
-  };
-
-  return createServiceApp({
-    info,
     logger,
     serverTimingName: 'frontend',
     // People read these answers: every problem carries the trace id to look up.

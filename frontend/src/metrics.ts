@@ -1,28 +1,29 @@
-import { type CallMetrics, type KnownValues, LATENCY_BUCKETS, ProblemType, registry } from '@dice-roller/telemetry';
-import client from 'prom-client';
+import {
+  type CallMetrics,
+  counter,
+  histogram,
+  type KnownValues,
+  LATENCY_BUCKETS,
+  ProblemType,
+} from '@dice-roller/telemetry';
 
-export const frontendRequests = new client.Counter({
-  name: 'frontend_requests_total',
-  help: 'Roll requests by die type and stage: received, then success, error, timeout or connection_error.',
-  labelNames: ['die_type', 'status'] as const,
-  registers: [registry],
-});
+export const frontendRequests = counter(
+  'frontend_requests_total',
+  'Roll requests by die type and stage: received, then success, error, timeout or connection_error.',
+  ['die_type', 'status'],
+);
 
-export const backendRequests = new client.Counter({
-  name: 'backend_requests_total',
-  help: 'Calls to dice-roller by die type and HTTP status code (or timeout, connection_error).',
-  labelNames: ['die_type', 'status_code'] as const,
-  registers: [registry],
-});
+export const backendRequests = counter(
+  'backend_requests_total',
+  'Calls to dice-roller by die type and HTTP status code (or timeout, connection_error).',
+  ['die_type', 'status_code'],
+);
 
-export const backendRequestDuration = new client.Histogram({
-  name: 'backend_request_duration_seconds',
-  help: 'Duration of calls to dice-roller, by die type.',
-  labelNames: ['die_type'] as const,
-  buckets: LATENCY_BUCKETS,
-  enableExemplars: true,
-  registers: [registry],
-});
+export const backendRequestDuration = histogram(
+  'backend_request_duration_seconds',
+  'Duration of calls to dice-roller, by die type.',
+  { labelNames: ['die_type'], buckets: LATENCY_BUCKETS, exemplars: true },
+);
 
 /**
  * How the frontend's call to dice-roller for die `die` (a roll, or a batch of them:

@@ -15,6 +15,36 @@ client.collectDefaultMetrics({ register: registry });
 /** Seconds; from a fast in-memory lookup to a roll that waited its full delay. */
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** A counter on the /metrics registry, with the labels it is counted by. */
+export function counter<T extends string = never>(name: string, help: string, labelNames: readonly T[] = []) {
+  return new client.Counter<T>({ name, help, labelNames, registers: [registry] });
+}
+
+export interface HistogramOptions<T extends string> {
+  labelNames?: readonly T[];
+  buckets: number[];
+  /** Keep the trace id of a sampled observation next to its bucket (see observeWithExemplar). */
+  exemplars?: boolean;
+}
+
+/** A histogram on the /metrics registry. */
+export function histogram<T extends string = never>(name: string, help: string, options: HistogramOptions<T>) {
+  const { labelNames = [], buckets, exemplars = false } = options;
+  return new client.Histogram<T>({
+    name,
+    help,
+    labelNames,
+    buckets,
+    enableExemplars: exemplars,
+    registers: [registry],
+  });
+}
+
+/** A gauge on the /metrics registry. */
+export function gauge(name: string, help: string) {
+  return new client.Gauge({ name, help, registers: [registry] });
+}
+
 /**
  * Records one observation on a histogram created with `enableExemplars`. The trace
  * id becomes the bucket's exemplar only when the request was sampled, so every

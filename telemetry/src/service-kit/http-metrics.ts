@@ -1,24 +1,21 @@
 import type { RequestHandler } from 'express';
-import client from 'prom-client';
-import { LATENCY_BUCKETS, observeWithExemplar, registry } from '../otel/metrics';
+import { counter, histogram, LATENCY_BUCKETS, observeWithExemplar } from '../otel/metrics';
 import { sampledTraceId } from '../otel/spans';
 import { routeTemplate } from './route-template';
 
-const httpRequestsTotal = new client.Counter({
-  name: 'http_requests_total',
-  help: 'HTTP requests served, by method, route template and status class.',
-  labelNames: ['method', 'handler', 'status'] as const,
-  registers: [registry],
-});
+const LABELS = ['method', 'handler', 'status'] as const;
 
-const httpRequestDuration = new client.Histogram({
-  name: 'http_request_duration_seconds',
-  help: 'Time to serve an HTTP request, by method, route template and status class.',
-  labelNames: ['method', 'handler', 'status'] as const,
-  buckets: LATENCY_BUCKETS,
-  enableExemplars: true,
-  registers: [registry],
-});
+const httpRequestsTotal = counter(
+  'http_requests_total',
+  'HTTP requests served, by method, route template and status class.',
+  LABELS,
+);
+
+const httpRequestDuration = histogram(
+  'http_request_duration_seconds',
+  'Time to serve an HTTP request, by method, route template and status class.',
+  { labelNames: LABELS, buckets: LATENCY_BUCKETS, exemplars: true },
+);
 
 function statusClass(statusCode: number): string {
   return `${Math.floor(statusCode / 100)}xx`;

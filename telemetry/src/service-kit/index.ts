@@ -12,6 +12,7 @@ export {
   isProblem,
   UnexpectedUpstreamResponse,
   Upstream,
+  UpstreamClient,
   UpstreamFailure,
   UpstreamProblem,
   type UpstreamResponse,

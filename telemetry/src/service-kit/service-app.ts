@@ -2,6 +2,7 @@ import express, { type Express, type Request, type RequestHandler, type Response
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { getActiveSdk } from '../otel/sdk-handle';
+import { serviceIdentity } from '../otel/service-identity';
 import { errorPath } from './error-path';
 import { httpMetricsMiddleware } from './http-metrics';
 import { serveMetrics } from './metrics-endpoint';
@@ -20,7 +21,12 @@ export interface ServiceInfo {
 export type ReadinessCheck = () => Promise<{ ready: true } | { ready: false; reason: string }>;
 
 export interface ServiceAppOptions {
-  info: ServiceInfo;
+  /** What `GET /info` says the service does, beside its name and version. */
+  description: string;
+  /** The endpoints `GET /info` lists. */
+  endpoints: readonly string[];
+  /** `GET /` answers like `GET /info` (die-service and dice-roller; the frontend's `/` is its page). */
+  infoAtRoot?: boolean;
   logger: Logger;
   /** `GET /ready`: can this instance serve its purpose right now? */
   readiness: ReadinessCheck;
@@ -88,7 +94,9 @@ function operationalRoutes(info: ServiceInfo, readiness: ReadinessCheck): Router
  * routes, then the one error path (problem+json, span status, log line).
  */
 export function createServiceApp({
-  info,
+  description,
+  endpoints,
+  infoAtRoot = false,
   logger,
   readiness,
   routes,
@@ -114,10 +122,15 @@ export function createServiceApp({
       },
     }),
   );
+  const info: ServiceInfo = { name: serviceIdentity.name, version: serviceIdentity.version, description, endpoints };
   app.use(operationalRoutes(info, readiness));
   app.use(httpMetricsMiddleware());
   app.use(serverTiming(serverTimingName));
-  for (const [path, handler] of Object.entries(routes)) app.route(path).get(handler).all(methodNotAllowed());
+  const serveInfo: RequestHandler = (_req, res) => {
+    res.json(info);
+  };
+  const allRoutes = infoAtRoot ? { '/': serveInfo, ...routes } : routes;
+  for (const [path, handler] of Object.entries(allRoutes)) app.route(path).get(handler).all(methodNotAllowed());
   if (staticFiles !== undefined) {
     const files = express.static(staticFiles.folder, { index: false, fallthrough: true });
     app.use(

@@ -238,6 +238,38 @@ export class Upstream {
   }
 }
 
+/**
+ * What a typed client (`die-service/client`, `dice-roller/client`) is built on: one
+ * Upstream, the readiness probe and the shutdown its caller needs, and the one
+ * rule for an answer that is not what a call promises.
+ */
+export abstract class UpstreamClient {
+  protected readonly upstream: Upstream;
+
+  constructor(options: UpstreamOptions) {
+    this.upstream = new Upstream(options);
+  }
+
+  /** Whether the upstream answers its liveness endpoint (for the caller's own readiness). */
+  isReachable(): Promise<boolean> {
+    return this.upstream.isReachable();
+  }
+
+  close(): Promise<void> {
+    return this.upstream.close();
+  }
+
+  /**
+   * Throws for an answer that is not what the call promises: a problem the
+   * contract allows (`problemAllowed(status)`) is passed on as the upstream said it
+   * (UpstreamProblem); anything else is outside the contract (UnexpectedUpstreamResponse).
+   */
+  protected refuse({ status, body }: UpstreamResponse, problemAllowed: (status: number) => boolean): never {
+    if (problemAllowed(status) && isProblem(body)) throw new UpstreamProblem(this.upstream.name, { ...body, status });
+    throw new UnexpectedUpstreamResponse(this.upstream.name, status);
+  }
+}
+
 /** Whether `body` is an RFC 9457 problem with the fields this project's contracts promise. */
 export function isProblem(body: unknown): body is Problem {
   const candidate = body as Partial<Problem> | undefined;
