@@ -1,4 +1,9 @@
-import { type CallMetrics, UpstreamClient, type UpstreamResponse } from '@dice-roller/telemetry';
+import {
+  type CallMetrics,
+  UpstreamClient,
+  type UpstreamClientOptions,
+  type UpstreamResponse,
+} from '@dice-roller/telemetry';
 
 export { MAX_BATCH_SIZE, requiredBatchSize } from './batch-size';
 
@@ -19,11 +24,6 @@ function isRolledBatch(body: unknown): body is RolledBatch {
   );
 }
 
-export interface DiceRollerClientOptions {
-  baseUrl: string;
-  timeoutMs: number;
-}
-
 /**
  * The typed client callers use to reach dice-roller. Returns the value rolled, or
  * throws: UpstreamProblem (an unknown die, a die that failed, dice-roller's own
@@ -31,8 +31,8 @@ export interface DiceRollerClientOptions {
  * unreachable or too slow) or UnexpectedUpstreamResponse (anything else).
  */
 export class DiceRollerClient extends UpstreamClient {
-  constructor({ baseUrl, timeoutMs }: DiceRollerClientOptions) {
-    super({ name: 'dice-roller', baseUrl, timeoutMs });
+  constructor(options: UpstreamClientOptions) {
+    super('dice-roller', options);
   }
 
   /** Rolls die `die`; `metrics` are the caller's for this call. */

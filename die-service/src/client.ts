@@ -1,14 +1,14 @@
-import { type CallMetrics, UpstreamClient, type UpstreamResponse } from '@dice-roller/telemetry';
+import {
+  type CallMetrics,
+  UpstreamClient,
+  type UpstreamClientOptions,
+  type UpstreamResponse,
+} from '@dice-roller/telemetry';
 import type { DieSpecification } from './die-specification';
 import { isDieSpecification } from './specification-check';
 
 export { DIE_IDENTIFIER_RULE } from './die-identifier';
 export type { DieSpecification } from './die-specification';
-
-export interface DieServiceClientOptions {
-  baseUrl: string;
-  timeoutMs: number;
-}
 
 /**
  * The typed client callers use to reach die-service. Every call either returns
@@ -17,8 +17,8 @@ export interface DieServiceClientOptions {
  * UnexpectedUpstreamResponse (any other answer).
  */
 export class DieServiceClient extends UpstreamClient {
-  constructor({ baseUrl, timeoutMs }: DieServiceClientOptions) {
-    super({ name: 'die-service', baseUrl, timeoutMs });
+  constructor(options: UpstreamClientOptions) {
+    super('die-service', options);
   }
 
   listDice(): Promise<string[]> {

@@ -13,6 +13,7 @@ export {
   UnexpectedUpstreamResponse,
   Upstream,
   UpstreamClient,
+  type UpstreamClientOptions,
   UpstreamFailure,
   UpstreamProblem,
   type UpstreamResponse,

@@ -238,6 +238,12 @@ export class Upstream {
   }
 }
 
+/** Where a typed client's upstream is, and how long one call may take (its caller's configuration). */
+export interface UpstreamClientOptions {
+  baseUrl: string;
+  timeoutMs: number;
+}
+
 /**
  * What a typed client (`die-service/client`, `dice-roller/client`) is built on: one
  * Upstream, the readiness probe and the shutdown its caller needs, and the one
@@ -246,8 +252,9 @@ export class Upstream {
 export abstract class UpstreamClient {
   protected readonly upstream: Upstream;
 
-  constructor(options: UpstreamOptions) {
-    this.upstream = new Upstream(options);
+  /** `name` is the upstream's (`die-service`); the caller gives where it is and how long a call may take. */
+  constructor(name: string, { baseUrl, timeoutMs }: UpstreamClientOptions) {
+    this.upstream = new Upstream({ name, baseUrl, timeoutMs });
   }
 
   /** Whether the upstream answers its liveness endpoint (for the caller's own readiness). */
