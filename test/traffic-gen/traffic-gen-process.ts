@@ -21,6 +21,23 @@ export interface TrafficGenRun {
 
 const running = new Set<ChildProcessByStdio<null, Readable, Readable>>();
 
+/** What `npm start -w traffic-gen` runs: node's arguments (`node` left out) and the environment, in its folder. */
+function trafficGenCommand(args: readonly string[], otlpEndpoint: string, env: Record<string, string>) {
+  const start = nodeCommand('traffic-gen');
+  return {
+    args: [...start.args, ...args],
+    cwd: path.join(REPO_ROOT, 'traffic-gen'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...start.env,
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+      ...env,
+    },
+  };
+}
+
 /**
  * traffic-gen as `npm start -w traffic-gen` runs it: the telemetry bootstrap
  * loaded first, logs on stderr, spans to `otlpEndpoint`.
@@ -34,17 +51,10 @@ export class TrafficGenProcess {
 
   constructor(args: readonly string[], otlpEndpoint: string, env: Record<string, string> = {}) {
     const startedAt = performance.now();
-    const start = nodeCommand('traffic-gen');
-    this.child = spawn(process.execPath, [...start.args, ...args], {
-      cwd: path.join(REPO_ROOT, 'traffic-gen'),
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        ...start.env,
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
-        OTEL_BSP_SCHEDULE_DELAY: '100',
-        ...env,
-      },
+    const command = trafficGenCommand(args, otlpEndpoint, env);
+    this.child = spawn(process.execPath, command.args, {
+      cwd: command.cwd,
+      env: command.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running.add(this.child);
@@ -124,17 +134,11 @@ export function runTrafficGenOnTerminal(
   otlpEndpoint: string,
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; output: string }> {
-  const start = nodeCommand('traffic-gen');
-  const command = [process.execPath, ...start.args, ...args].map(shellQuote).join(' ');
-  const child = spawn('script', ['--quiet', '--return', '--flush', '--command', command, '/dev/null'], {
-    cwd: path.join(REPO_ROOT, 'traffic-gen'),
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      ...start.env,
-      OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
-      ...env,
-    },
+  const command = trafficGenCommand(args, otlpEndpoint, env);
+  const line = [process.execPath, ...command.args].map(shellQuote).join(' ');
+  const child = spawn('script', ['--quiet', '--return', '--flush', '--command', line, '/dev/null'], {
+    cwd: command.cwd,
+    env: command.env,
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: true,
   });

@@ -111,37 +111,35 @@ async function execute(command: Command): Promise<number> {
   const stop = new AbortController();
   const abort = new AbortController();
   const signals = handleSignals(notify, stop, abort);
-  try {
-    const checked = await preflight(client, options.url, options.dice);
-    if (!checked.ok) {
-      notify('error', checked.message);
-      return checked.exitCode;
-    }
-    if (stop.signal.aborted) return EXIT[signals.received() ?? 'SIGINT'];
-
-    const seed = options.seed ?? randomInt(0, 2 ** 32);
-    const summary = await run(options, {
-      client,
-      logger,
-      terminal,
-      dice: checked.dice,
-      seed,
-      stop: stop.signal,
-      abort: abort.signal,
-    });
-    await writeStdout(options.json ? `${JSON.stringify(summary)}\n` : `\n${formatSummary(summary)}\n`);
-    const signal = signals.received();
-    if (signal !== undefined) return EXIT[signal];
-    // Some failed rolls are data; none succeeding means the system (or --url) is broken.
-    if (summary.requests > 0 && summary.successes === 0) {
-      const statuses = Object.entries(summary.failures_by_status).map(([status, count]) => `${status} x ${count}`);
-      notify('error', `none of the ${summary.requests} rolls succeeded (${statuses.join(', ')}).`);
-      return EXIT.noRollSucceeded;
-    }
-    return EXIT.ok;
-  } finally {
-    await client.destroy();
+  // The client's pool is not closed: the process exits once the run is done, and after
+  // a forced stop closing would wait for the requests it cut off.
+  const checked = await preflight(client, options.url, options.dice);
+  if (!checked.ok) {
+    notify('error', checked.message);
+    return checked.exitCode;
   }
+  if (stop.signal.aborted) return EXIT[signals.received() ?? 'SIGINT'];
+
+  const seed = options.seed ?? randomInt(0, 2 ** 32);
+  const summary = await run(options, {
+    client,
+    logger,
+    terminal,
+    dice: checked.dice,
+    seed,
+    stop: stop.signal,
+    abort: abort.signal,
+  });
+  await writeStdout(options.json ? `${JSON.stringify(summary)}\n` : `\n${formatSummary(summary)}\n`);
+  const signal = signals.received();
+  if (signal !== undefined) return EXIT[signal];
+  // Some failed rolls are data; none succeeding means the system (or --url) is broken.
+  if (summary.requests > 0 && summary.successes === 0) {
+    const statuses = Object.entries(summary.failures_by_status).map(([status, count]) => `${status} x ${count}`);
+    notify('error', `none of the ${summary.requests} rolls succeeded (${statuses.join(', ')}).`);
+    return EXIT.noRollSucceeded;
+  }
+  return EXIT.ok;
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { errors, Pool } from 'undici';
+import { Upstream, UpstreamFailure, type UpstreamResponse } from '@dice-roller/telemetry';
 
 /**
  * How a request ended when it did not end with a roll: the HTTP status ("500"),
@@ -25,20 +25,29 @@ export interface FrontendClientOptions {
   connections: number;
 }
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
+/** A call that got no answer; `traceId` is there so that each is a RollOutcome as it is. */
+type NoAnswer = { ok: false; status: 'timeout' | 'connection_error'; detail: string; traceId: undefined };
+type Aborted = { ok: false; status: 'aborted'; detail: string; traceId: undefined };
 
-type CallResult = { answered: true; answer: Answer } | { answered: false; status: FailureStatus; detail: string };
+const NO_ANSWER_IN_TIME: NoAnswer = { ok: false, status: 'timeout', detail: 'no answer in time', traceId: undefined };
 
-/** As the services count their calls: a connection that cannot be made is a connection_error. */
-function isTimeout(error: unknown): boolean {
-  return (
-    (error instanceof Error && error.name === 'TimeoutError') ||
-    error instanceof errors.HeadersTimeoutError ||
-    error instanceof errors.BodyTimeoutError
-  );
+const ABORTED = Symbol('aborted');
+
+/**
+ * Resolves with `call`, or with ABORTED as soon as `signal` is. The services' upstream
+ * client ends each call at its own deadline and has no way to cut one short; traffic-gen
+ * must also stop waiting at once on a second Ctrl-C, and sooner than that deadline in
+ * its start-up check. The request left behind ends at its deadline or with the process,
+ * which exits right after a forced stop.
+ */
+function unlessAborted<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof ABORTED> {
+  if (signal === undefined) return call;
+  if (signal.aborted) return Promise.resolve(ABORTED);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(ABORTED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    call.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The innermost message of an error chain ("connect ECONNREFUSED 127.0.0.1:8105"). */
@@ -48,114 +57,101 @@ function describe(error: unknown): string {
   return current instanceof Error ? current.message : String(current);
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+function field(body: unknown, name: string): unknown {
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
 }
 
-function problemField(body: unknown, field: 'detail' | 'trace_id'): string | undefined {
-  const value = (body as Record<string, unknown> | undefined)?.[field];
+function textField(body: unknown, name: 'detail' | 'trace_id' | 'name'): string | undefined {
+  const value = field(body, name);
   return typeof value === 'string' ? value : undefined;
 }
 
+/** A 4xx or 5xx: its status, the problem's detail, and the trace id the frontend adds. */
+function problem({ status, body }: UpstreamResponse) {
+  const detail = textField(body, 'detail') ?? `HTTP ${status}`;
+  return { ok: false, status: `${status}`, detail, traceId: textField(body, 'trace_id') } as const;
+}
+
 /**
- * The typed client for the frontend's public API, over one keep-alive connection
- * pool with a limit on every phase of every request: a request ends as a roll, a
- * problem, a timeout or a connection error, never as a hang.
+ * The typed client for the frontend's public API. It is the services' own upstream
+ * client (one keep-alive pool, a deadline on every call, an `error.type` on a failed
+ * client span), so traffic-gen's calls are made and traced as the services' calls
+ * are; what it adds is the outcome as a value (a roll, or how it failed), since a
+ * failed roll is data to count here, not an error to pass on.
  */
 export class FrontendClient {
-  private readonly pool: Pool;
-  private readonly basePath: string;
+  private readonly upstream: Upstream;
 
-  constructor(private readonly options: FrontendClientOptions) {
-    const url = new URL(options.baseUrl);
-    this.basePath = url.pathname.replace(/\/$/, '');
-    this.pool = new Pool(url.origin, {
+  constructor(options: FrontendClientOptions) {
+    this.upstream = new Upstream({
+      name: 'frontend',
+      baseUrl: options.baseUrl,
+      timeoutMs: options.timeoutMs,
       connections: options.connections,
-      connect: { timeout: options.timeoutMs },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
     });
   }
 
-  /** GET /info: the name the service at the base URL gives itself. */
-  async info(signal = AbortSignal.timeout(this.options.timeoutMs)): Promise<ServiceInfo> {
-    const result = await this.get('/info', signal);
-    if (!result.answered) return { ok: false, status: result.status, detail: result.detail };
-    const { status, body } = result.answer;
-    if (status !== 200) {
-      return { ok: false, status: `${status}`, detail: problemField(body, 'detail') ?? `HTTP ${status}` };
-    }
-    const name = (body as { name?: unknown } | undefined)?.name;
-    return { ok: true, name: typeof name === 'string' ? name : undefined };
+  /** GET /info: the name the service at the base URL gives itself. `signal` stops waiting sooner. */
+  async info(signal?: AbortSignal): Promise<ServiceInfo> {
+    const answer = await this.get('/info', undefined, signal, (response): ServiceInfo => {
+      if (response.status !== 200) return problem(response);
+      return { ok: true, name: textField(response.body, 'name') };
+    });
+    return isAborted(answer) ? NO_ANSWER_IN_TIME : answer;
   }
 
-  /** GET /dice: the dice the system offers, or why it could not say. */
-  async listDice(signal = AbortSignal.timeout(this.options.timeoutMs)): Promise<DiceListing> {
-    const result = await this.get('/dice', signal);
-    if (!result.answered) {
-      return { ok: false, status: result.status, detail: result.detail };
-    }
-    const { status, body } = result.answer;
-    const identifiers = (body as { identifiers?: unknown } | undefined)?.identifiers;
-    if (status === 200 && Array.isArray(identifiers) && identifiers.every((id) => typeof id === 'string')) {
-      return { ok: true, identifiers };
-    }
-    const detail = problemField(body, 'detail');
-    return {
-      ok: false,
-      status: status === 200 ? 'invalid_response' : `${status}`,
-      detail: detail ?? `GET /dice answered ${status} without a list of dice`,
-    };
+  /** GET /dice: the dice the system offers, or why it could not say. `signal` stops waiting sooner. */
+  async listDice(signal?: AbortSignal): Promise<DiceListing> {
+    const answer = await this.get('/dice', undefined, signal, (response): DiceListing => {
+      const identifiers = field(response.body, 'identifiers');
+      if (response.status === 200 && Array.isArray(identifiers) && identifiers.every((id) => typeof id === 'string')) {
+        return { ok: true, identifiers };
+      }
+      if (response.status !== 200) return problem(response);
+      return { ok: false, status: 'invalid_response', detail: 'GET /dice answered 200 without a list of dice' };
+    });
+    return isAborted(answer) ? NO_ANSWER_IN_TIME : answer;
+  }
+
+  /** GET /roll?die=...; `stop` cuts the wait short when traffic-gen stops without waiting. */
+  async roll(die: string, stop?: AbortSignal): Promise<RollOutcome> {
+    const answer = await this.get('/roll', { die }, stop, (response): RollOutcome => {
+      const traceId = textField(response.body, 'trace_id');
+      const roll = field(response.body, 'roll');
+      if (response.status === 200 && typeof roll === 'number') return { ok: true, roll, traceId };
+      if (response.status >= 400) return problem(response);
+      return {
+        ok: false,
+        status: 'invalid_response',
+        detail: `unexpected answer (HTTP ${response.status})`,
+        traceId,
+      };
+    });
+    return answer;
   }
 
   /**
-   * GET /roll?die=...; `stop` aborts the request when traffic-gen stops without
-   * waiting. The pool's connect, headers and body timeouts bound each request: no
-   * per-request timer, which would cost more than the request at thousands a second.
+   * One call, its outcome as a value: what `interpret` made of the answer, or a
+   * timeout, a connection error, or `aborted` when `signal` stopped the wait.
    */
-  async roll(die: string, stop?: AbortSignal): Promise<RollOutcome> {
-    const result = await this.get(`/roll?die=${encodeURIComponent(die)}`, stop);
-    if (!result.answered) {
-      if (stop?.aborted === true) return { ok: false, status: 'aborted', detail: 'stopped', traceId: undefined };
-      return { ok: false, status: result.status, detail: result.detail, traceId: undefined };
-    }
-    const { status, body } = result.answer;
-    const traceId = problemField(body, 'trace_id');
-    const roll = (body as { roll?: unknown } | undefined)?.roll;
-    if (status === 200 && typeof roll === 'number') return { ok: true, roll, traceId };
-    if (status >= 400) {
-      return { ok: false, status: `${status}`, detail: problemField(body, 'detail') ?? `HTTP ${status}`, traceId };
-    }
-    return { ok: false, status: 'invalid_response', detail: `unexpected answer (HTTP ${status})`, traceId };
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
-  }
-
-  /** Closes at once, aborting whatever is still in flight. */
-  destroy(): Promise<void> {
-    return this.pool.destroy();
-  }
-
-  private async get(path: string, signal: AbortSignal | undefined): Promise<CallResult> {
+  private async get<T>(
+    path: string,
+    query: Record<string, string> | undefined,
+    signal: AbortSignal | undefined,
+    interpret: (response: UpstreamResponse) => T,
+  ): Promise<T | NoAnswer | Aborted> {
     try {
-      const response = await this.pool.request({
-        method: 'GET',
-        path: `${this.basePath}${path}`,
-        headers: { accept: 'application/json, application/problem+json' },
-        ...(signal === undefined ? {} : { signal }),
-      });
-      const text = await response.body.text();
-      return { answered: true, answer: { status: response.statusCode, body: parseJson(text) } };
+      const answer = await unlessAborted(this.upstream.get(path, query, interpret), signal);
+      return answer === ABORTED ? { ok: false, status: 'aborted', detail: 'stopped', traceId: undefined } : answer;
     } catch (error) {
-      return isTimeout(error) || (signal?.aborted === true && isTimeout(signal.reason))
-        ? { answered: false, status: 'timeout', detail: 'no answer in time' }
-        : { answered: false, status: 'connection_error', detail: describe(error) };
+      if (!(error instanceof UpstreamFailure)) throw error;
+      if (error.kind === 'timeout') return NO_ANSWER_IN_TIME;
+      return { ok: false, status: 'connection_error', detail: describe(error.cause), traceId: undefined };
     }
   }
+}
+
+/** In the start-up check an aborted wait is its own deadline passing: a timeout. */
+function isAborted<T>(answer: T | Aborted): answer is Aborted {
+  return (answer as Partial<Aborted>).status === 'aborted';
 }
