@@ -381,7 +381,7 @@ describe('metrics', () => {
   });
 });
 
-describe('the experiment (npm run experiment)', () => {
+describe('the scripts: npm run experiment, and the CPU a batch costs', () => {
   const script = path.join(REPO_ROOT, 'scripts', 'roll-async-experiment.mts');
 
   it('times single rolls one after another against one batch, and prints the speed-up', () => {
@@ -396,6 +396,19 @@ describe('the experiment (npm run experiment)', () => {
     expect(result.stdout).toMatch(/^Speed-up: \d+\.\dx$/m);
   });
 
+  it('measures the CPU a batch costs against as many single rolls (scripts/roll-async-cpu.mts)', () => {
+    const cpuScript = path.join(REPO_ROOT, 'scripts', 'roll-async-cpu.mts');
+    const urls = ['--frontend', chain.frontend.url, '--dice-roller', chain.diceRoller.url];
+    const result = spawnSync(
+      process.execPath,
+      [cpuScript, ...urls, '--die-service', chain.dieService.url, '--batches', '3'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}all three +\d+\.\d\d +\d+\.\d\d$/m);
+    expect(result.stdout).toMatch(/^A batch of 10 costs \d+% of 10 single rolls\.$/m);
+  });
+
   it('says what is wrong when no frontend answers', () => {
     const result = spawnSync(process.execPath, [script, '--url', 'http://127.0.0.1:9'], {
       encoding: 'utf8',
@@ -405,7 +418,7 @@ describe('the experiment (npm run experiment)', () => {
     expect(result.stderr).toContain('Is the frontend running at http://127.0.0.1:9?');
   });
 
-  it('type-checks (it runs without a build step)', () => {
+  it('type-checks, with the CPU measurement (both run without a build step)', () => {
     const tsc = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc');
     const result = spawnSync(
       tsc,
@@ -423,6 +436,7 @@ describe('the experiment (npm run experiment)', () => {
         '--types',
         'node',
         script,
+        path.join(REPO_ROOT, 'scripts', 'roll-async-cpu.mts'),
       ],
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
