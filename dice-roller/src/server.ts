@@ -8,7 +8,6 @@ startService(async () => {
   const config = readConfig();
   logger.level = config.logLevel;
   const dieService = new DieServiceClient({ baseUrl: config.dieServiceUrl, timeoutMs: config.dieServiceTimeoutMs });
-  await startFaultFlags('dice-roller', logger);
   const app = createApp({ dieService, logger, maxDelayMs: config.rollDelayMaxMs });
   await runServer(app, {
     port: config.port,
@@ -16,4 +15,6 @@ startService(async () => {
     onStopped: () => dieService.close(),
     startupFields: { die_service_url: config.dieServiceUrl, roll_delay_max_ms: config.rollDelayMaxMs },
   });
+  // Once listening: loading OpenFeature and flagd's provider takes a moment.
+  await startFaultFlags('dice-roller', logger);
 });

@@ -12,6 +12,7 @@ startService(async () => {
     { count: catalog.size, identifiers: [...catalog.keys()], file: config.specificationsFile },
     'Die specifications loaded',
   );
-  await startFaultFlags('die-service', logger);
   await runServer(createApp({ catalog, logger }), { port: config.port, logger });
+  // Once listening: loading OpenFeature and flagd's provider takes a moment.
+  await startFaultFlags('die-service', logger);
 });

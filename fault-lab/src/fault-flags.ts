@@ -1,18 +1,30 @@
 import { format } from 'node:util';
 import { type Logger, readInteger, registry } from '@dice-roller/telemetry';
-import { FlagdProvider } from '@openfeature/flagd-provider';
-import {
-  createEvaluationEvent,
-  type EvaluationContext,
-  type Hook,
-  OpenFeature,
-  type Logger as OpenFeatureLogger,
+import type {
+  Client,
+  createEvaluationEvent as CreateEvaluationEvent,
+  EvaluationContext,
+  Hook,
+  Logger as OpenFeatureLogger,
 } from '@openfeature/server-sdk';
 import { trace } from '@opentelemetry/api';
 import client from 'prom-client';
 import { FAULT_NAMES, FAULTS, type FaultName, type FaultService } from './faults';
 import { type ActiveFault, flagFilePath } from './flag-file';
 import { FlagFileWatcher } from './flag-file-watcher';
+
+/**
+ * OpenFeature and flagd's provider take a sixth of a second of CPU to load (the
+ * provider brings its gRPC client along even to read a file). A service imports
+ * this module with its handlers; they are loaded only when the lab starts, once
+ * the service listens.
+ */
+function loadOpenFeature() {
+  return {
+    openFeature: require('@openfeature/server-sdk') as typeof import('@openfeature/server-sdk'),
+    flagd: require('@openfeature/flagd-provider') as typeof import('@openfeature/flagd-provider'),
+  };
+}
 
 /**
  * The semantic conventions' `feature_flag.evaluation` event
@@ -22,15 +34,17 @@ import { FlagFileWatcher } from './flag-file-watcher';
  * (@openfeature/open-telemetry-hooks) writes the same event for every evaluation,
  * "off" included, which would put one on nearly every span.
  */
-const faultEvaluationEvent: Hook = {
-  finally(hookContext, details) {
-    if (details.value === 0) return;
-    const span = trace.getActiveSpan();
-    if (span?.isRecording() !== true) return;
-    const { name, attributes } = createEvaluationEvent(hookContext, details);
-    span.addEvent(name, attributes);
-  },
-};
+function faultEvaluationEvent(createEvaluationEvent: typeof CreateEvaluationEvent): Hook {
+  return {
+    finally(hookContext, details) {
+      if (details.value === 0) return;
+      const span = trace.getActiveSpan();
+      if (span?.isRecording() !== true) return;
+      const { name, attributes } = createEvaluationEvent(hookContext, details);
+      span.addEvent(name, attributes);
+    },
+  };
+}
 
 /**
  * OpenFeature and the flagd provider report through this logger. The flag file's
@@ -56,9 +70,9 @@ function exposeFaultActive(service: FaultService, watcher: FlagFileWatcher): voi
 }
 
 let watcher: FlagFileWatcher | undefined;
-const flags = OpenFeature.getClient('fault-lab');
+let flags: Client | undefined;
 
-/** The flag file this process reads, polled every FAULT_FLAGS_POLL_MS. */
+/** The flag file this process reads, polled every FAULT_FLAGS_POLL_MS. Call after the service listens. */
 export function watchFaultFlags(logger: Logger): FlagFileWatcher {
   if (watcher !== undefined) return watcher;
   const pollMs = readInteger('FAULT_FLAGS_POLL_MS', 1000, { min: 50, max: 60_000 });
@@ -70,15 +84,21 @@ export function watchFaultFlags(logger: Logger): FlagFileWatcher {
 /**
  * Starts the fault lab in a service that implements faults: OpenFeature with
  * flagd's provider evaluating the flag file in-process, the evaluation event on
- * spans, and `fault_active` on /metrics. Call once at start-up.
+ * spans, and `fault_active` on /metrics. Call once, after the service listens.
  */
 export async function startFaultFlags(service: FaultService, logger: Logger): Promise<void> {
   const file = watchFaultFlags(logger);
+  const { openFeature, flagd } = loadOpenFeature();
+  const { OpenFeature } = openFeature;
   OpenFeature.setLogger(openFeatureLogger(logger));
-  OpenFeature.addHooks(faultEvaluationEvent);
+  OpenFeature.addHooks(faultEvaluationEvent(openFeature.createEvaluationEvent));
+  flags = OpenFeature.getClient('fault-lab');
   exposeFaultActive(service, file);
   const provider = () =>
-    new FlagdProvider({ resolverType: 'in-process', offlineFlagSourcePath: file.file }, openFeatureLogger(logger));
+    new flagd.FlagdProvider(
+      { resolverType: 'in-process', offlineFlagSourcePath: file.file },
+      openFeatureLogger(logger),
+    );
   const setProvider = () =>
     OpenFeature.setProviderAndWait(provider()).catch((error: unknown) => {
       logger.error({ error: String(error) }, 'Fault flags: the flagd provider did not start; every fault stays off');
@@ -108,6 +128,6 @@ export function faultsSwitchedOn(): readonly ActiveFault[] {
  * costs a request next to nothing.
  */
 export async function faultValue(fault: FaultName, context?: EvaluationContext): Promise<number> {
-  if (watcher?.isActive(fault) !== true) return 0;
+  if (flags === undefined || watcher?.isActive(fault) !== true) return 0;
   return flags.getNumberValue(fault, 0, context);
 }

@@ -1,6 +1,5 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FlagdCore } from '@openfeature/flagd-core';
 import { FAULT_NAMES, FAULTS, type FaultName, LOADED_DIE_WEIGHT } from './faults';
 
 /** The repository root, from fault-lab/dist (or fault-lab/src under a test runner). */
@@ -52,6 +51,8 @@ const SILENT = { error() {}, warn() {}, info() {}, debug() {} };
  * lab reads itself.
  */
 export function parseFlagDocument(text: string): FlagDocument {
+  // Loaded on first use, not with the module: compiling flagd's schema takes a tenth of a second.
+  const { FlagdCore } = require('@openfeature/flagd-core') as typeof import('@openfeature/flagd-core');
   try {
     new FlagdCore(undefined, SILENT).setConfigurations(text);
   } catch (error) {

@@ -10,7 +10,6 @@ startService(async () => {
   logger.level = config.logLevel;
   const dieService = new DieServiceClient({ baseUrl: config.dieServiceUrl, timeoutMs: config.dieServiceTimeoutMs });
   const diceRoller = new DiceRollerClient({ baseUrl: config.diceRollerUrl, timeoutMs: config.diceRollerTimeoutMs });
-  watchFaultFlags(logger);
   const app = createApp({ diceRoller, dieService, logger, grafanaUrl: config.grafanaUrl });
   await runServer(app, {
     port: config.port,
@@ -20,4 +19,6 @@ startService(async () => {
     },
     startupFields: { dice_roller_url: config.diceRollerUrl, die_service_url: config.dieServiceUrl },
   });
+  // The faults switched on, for GET /faults and the page.
+  watchFaultFlags(logger);
 });

@@ -21,7 +21,7 @@ const receiver = new OtlpReceiver();
 let chain: Chain;
 
 /** dice-roller gives up on die-service after this; the hang fault holds its answers longer. */
-const DIE_SERVICE_TIMEOUT_MS = 800;
+const DIE_SERVICE_TIMEOUT_MS = 1500;
 
 function setFaults(on: Partial<Record<FaultName, number | string>> = {}): void {
   const document = allFaultsOff();
@@ -41,6 +41,8 @@ beforeAll(async () => {
     },
     { 'dice-roller': { DIE_SERVICE_TIMEOUT_MS: String(DIE_SERVICE_TIMEOUT_MS) } },
   );
+  // Each service starts its fault lab once it listens.
+  for (const service of chain.all) await service.waitForLog((line) => line.message === 'Fault flags loaded');
 });
 
 /** Every fault off, and seen off by the services that implement them: the next test starts clean. */
@@ -300,7 +302,8 @@ describe('dice-roller-loaded-die', () => {
       evaluationEvent('dice-roller-loaded-die', 0.5, 'targeting_match'),
     ]);
 
-    const rolls = await Promise.all(Array.from({ length: 60 }, () => roll('fair')));
+    const rolls: Roll[] = [];
+    for (let i = 0; i < 6; i++) rolls.push(...(await Promise.all(Array.from({ length: 10 }, () => roll('fair')))));
     expect(rolls.map((r) => r.status)).toEqual(rolls.map(() => 200));
     // A fair die shows a 6 one time in six (10 of 60, rarely above 18); loaded, about 35.
     const sixes = rolls.filter((r) => r.body.roll === 6).length;
