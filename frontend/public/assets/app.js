@@ -477,7 +477,30 @@ async function copyTraceId() {
   }
 }
 
+// --- Fault lab ---------------------------------------------------------------------
+
+const FAULTS_REFRESH_MS = 5000;
+const faultsNotice = $('faults');
+
+/** Says which faults the fault lab has switched on (read-only: GET /faults), checked every few seconds. */
+async function showFaults() {
+  try {
+    const response = await fetch('/faults', { headers: { accept: 'application/json' } });
+    const body = await response.json();
+    const active = Array.isArray(body?.active) ? body.active : [];
+    const names = active.map((fault) => `${fault.fault} (${fault.value})`).join(', ');
+    faultsNotice.textContent =
+      active.length === 0 ? '' : `Fault lab: ${names} switched on. npm run fault -- reset switches every fault off.`;
+    faultsNotice.hidden = active.length === 0;
+  } catch {
+    // The notice only informs: the page works the same without it.
+  } finally {
+    setTimeout(showFaults, FAULTS_REFRESH_MS);
+  }
+}
+
 form.addEventListener('submit', roll);
 copyButton.addEventListener('click', copyTraceId);
+showFaults();
 uiConfigLoaded = loadUiConfig();
 loadDice();
