@@ -7,6 +7,7 @@ import { allFaultsOff, faultFlag, writeFlagDocument } from '../../fault-lab/src/
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import { eventually } from '../support/prometheus';
 import { type Chain, type ServiceProcess, startChain, startService } from '../support/service-process';
+import { runTrafficGen } from '../traffic-gen/traffic-gen-process';
 
 /**
  * The fault lab on the three real services: each scenario switched on by editing
@@ -19,6 +20,7 @@ const directory = mkdtempSync(path.join(tmpdir(), 'fault-lab-e2e-'));
 const flagFile = path.join(directory, 'faults.flagd.json');
 const receiver = new OtlpReceiver();
 let chain: Chain;
+let receiverEndpoint: string;
 
 /** dice-roller gives up on die-service after this; the hang fault holds its answers longer. */
 const DIE_SERVICE_TIMEOUT_MS = 1500;
@@ -31,10 +33,10 @@ function setFaults(on: Partial<Record<FaultName, number | string>> = {}): void {
 
 beforeAll(async () => {
   setFaults();
-  const endpoint = await receiver.start();
+  receiverEndpoint = await receiver.start();
   chain = await startChain(
     {
-      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiverEndpoint,
       ROLL_DELAY_MAX_MS: '0',
       FAULT_FLAGS_FILE: flagFile,
       FAULT_FLAGS_POLL_MS: '100',
@@ -43,6 +45,8 @@ beforeAll(async () => {
   );
   // Each service starts its fault lab once it listens.
   for (const service of chain.all) await service.waitForLog((line) => line.message === 'Fault flags loaded');
+  // dice-roller labels a die's calls by its name once die-service has vouched for it.
+  expect((await roll('fair')).status).toBe(200);
 });
 
 /** Every fault off, and seen off by the services that implement them: the next test starts clean. */
@@ -191,6 +195,28 @@ describe('die-service-failing', () => {
     expect(
       sample(await metrics(chain.diceRoller), 'die_service_requests_total{identifier="fair",status="error_500"}'),
     ).toBeGreaterThan(0);
+
+    // traffic-gen's summary tells it too: every roll failed with 502, and a failed trace to open.
+    const run = await runTrafficGen(
+      [
+        '--url',
+        chain.frontend.url,
+        '--rate',
+        '20',
+        '--duration',
+        '1s',
+        '--dice',
+        'fair',
+        '--batch-share',
+        '0',
+        '--json',
+      ],
+      receiverEndpoint,
+    );
+    const summary = run.summary();
+    expect(summary.successes).toBe(0);
+    expect(summary.failures_by_status).toEqual({ '502': summary.requests });
+    expect(summary.failed?.trace_id).toMatch(/^[0-9a-f]{32}$/);
 
     setFaults();
     await rollUntil('rolls succeed again', (r) => r.status === 200);
