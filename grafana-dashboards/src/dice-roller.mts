@@ -40,6 +40,8 @@ const RATE = '[$__rate_interval]';
 const TRACE_SERVICE = `resource.service.name =~ "\${service:regex}"`;
 // The OpenTelemetry SDK metrics of the selected services: jobs `<service>-otel`.
 const OTEL_JOB = `job=~"\${service}-otel"`;
+// The server spans of the selected services in the collector's span metrics.
+const SERVER_SPANS = 'span_kind="SPAN_KIND_SERVER", service_name=~"$service"';
 
 /** `histogram_quantile` over a latency histogram's buckets, summed by `by` (and `le`). */
 function quantile(q: number, bucket: string, selector: string, by: string[] = []): string {
@@ -315,7 +317,7 @@ const serviceToService: Row = {
       timeseriesPanel({
         title: 'Calls between services, from the traces',
         description:
-          "Requests per second between each client and server, and the failed ones, from the service-graph metrics Tempo's metrics generator derives from the spans and writes to Prometheus (the stack only). The same numbers label the edges of the service graph in the traces row.",
+          "Requests per second between each client and server, and the failed ones, from the service-graph metrics the collector's servicegraph connector derives from the spans (Prometheus job span-metrics; the stack only). The same numbers label the edges of the service graph in the traces row.",
         unit: 'reqps',
         queries: [
           promql(
@@ -693,7 +695,7 @@ const traces: Row = {
     cell(
       serviceGraphPanel(
         'Service graph',
-        "The services and the calls between them, drawn from the service-graph metrics Tempo's metrics generator writes to Prometheus: request rate and error share on each node and edge. Click a node for its traces and metrics.",
+        "The services and the calls between them, drawn from the service-graph metrics the collector's servicegraph connector derives from the spans (Prometheus job span-metrics): request rate and error share on each node and edge. Click a node for its traces and metrics.",
       ),
       12,
       10,
@@ -743,21 +745,42 @@ const traces: Row = {
     ),
     cell(
       timeseriesPanel({
+        title: 'Server spans per second by service and span (span metrics)',
+        description:
+          "Server spans per second of each service and span name, and the failed ones (span status error), from the span metrics the collector's span_metrics connector derives from the traces (Prometheus job span-metrics). Any backend that receives the collector's traces gets the same numbers.",
+        unit: 'reqps',
+        queries: [
+          promql(
+            `sum by (service_name, span_name) (rate(traces_span_metrics_calls_total{${SERVER_SPANS}}${RATE}))`,
+            '{{service_name}} {{span_name}}',
+          ),
+          promql(
+            `sum by (service_name, span_name) (rate(traces_span_metrics_calls_total{${SERVER_SPANS}, status_code="STATUS_CODE_ERROR"}${RATE}))`,
+            '{{service_name}} {{span_name}} failed',
+          ),
+        ],
+      }),
+      12,
+      8,
+    ),
+    cell(
+      timeseriesPanel({
         title: 'Server span p95 by service (span metrics)',
-        description: `95th percentile duration of the server spans of each service, from the span metrics Tempo's metrics generator writes to Prometheus (the stack only): the traces' view of the latency panels above. Exemplars link to traces.`,
+        description:
+          "95th percentile duration of the server spans of each service, from the collector's span metrics: the traces' view of the latency panels above. Exemplars link to traces.",
         unit: 's',
         min: 0,
         queries: [
           promql(
-            quantile(0.95, 'traces_spanmetrics_latency_bucket', 'span_kind="SPAN_KIND_SERVER", service=~"$service"', [
-              'service',
-            ]),
-            '{{service}}',
-            { exemplar: true },
+            quantile(0.95, 'traces_span_metrics_duration_seconds_bucket', SERVER_SPANS, ['service_name']),
+            '{{service_name}}',
+            {
+              exemplar: true,
+            },
           ),
         ],
       }),
-      24,
+      12,
       8,
     ),
   ],

@@ -103,7 +103,7 @@ describe('the provisioned datasources', () => {
 
   it('link only to datasources that are provisioned', () => {
     const links = datasources.flatMap((ds) => linkedUids(ds.jsonData, ds.uid));
-    expect(links.length).toBeGreaterThanOrEqual(6);
+    expect(links.length).toBeGreaterThanOrEqual(5);
     for (const [where, uid] of links) expect(byUid.has(uid), `${where} -> ${uid}`).toBe(true);
   });
 
@@ -156,19 +156,22 @@ describe('the links a user follows', () => {
   });
 
   it('the service map and node graph, from the service-graph metrics in Prometheus', () => {
+    // Grafana reads traces_service_graph_request_total and co. from this datasource;
+    // the collector's servicegraph connector writes them, scraped by job span-metrics.
     expect(jsonData('tempo').serviceMap).toEqual({ datasourceUid: 'prometheus' });
+    const overlay = readYaml<{ connectors: Record<string, unknown> }>(
+      path.join(STACK_DIR, 'otel-collector', 'servicegraph.yaml'),
+    );
+    expect(Object.keys(overlay.connectors)).toEqual(['servicegraph']);
     expect(jsonData('tempo').nodeGraph).toEqual({ enabled: true });
   });
 
-  it("from a latency exemplar to its trace (the services' trace_id, Tempo's traceID)", () => {
+  it("from a latency exemplar to its trace (trace_id: the services' and the span metrics' label)", () => {
     const destinations = jsonData('prometheus').exemplarTraceIdDestinations as {
       name: string;
       datasourceUid: string;
     }[];
-    expect(destinations.map((d) => [d.name, d.datasourceUid])).toEqual([
-      ['trace_id', 'tempo'],
-      ['traceID', 'tempo'],
-    ]);
+    expect(destinations.map((d) => [d.name, d.datasourceUid])).toEqual([['trace_id', 'tempo']]);
   });
 
   it('from a log line to its trace, by the trace_id structured metadata', () => {

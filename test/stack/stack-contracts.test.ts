@@ -47,8 +47,8 @@ function mountedConfig(name: string, target: string): string | undefined {
 interface CollectorConfig {
   receivers: Record<string, { protocols?: Record<string, { endpoint?: string }> }>;
   processors: Record<string, unknown>;
-  exporters: Record<string, { endpoint?: string; tls?: { insecure?: boolean } }>;
-  connectors?: Record<string, unknown>;
+  exporters: Record<string, { endpoint?: string; enable_open_metrics?: boolean }>;
+  connectors?: Record<string, Record<string, unknown>>;
   extensions?: Record<string, unknown>;
   service: {
     extensions?: string[];
@@ -59,13 +59,23 @@ interface CollectorConfig {
   };
 }
 
+/** servicegraph.yaml: what it adds to config.yaml. */
+interface CollectorOverlay {
+  connectors: Record<string, Record<string, unknown>>;
+  service: { pipelines: CollectorConfig['service']['pipelines'] };
+  [key: string]: unknown;
+}
+
 interface TempoConfig {
   server: { http_listen_port: number };
   distributor: { receivers: { otlp: { protocols: Record<string, { endpoint: string }> } } };
+  usage_report?: { reporting_enabled?: boolean };
   metrics_generator: {
-    storage: { path: string; remote_write: { url: string; send_exemplars?: boolean }[] };
+    storage: { path: string; remote_write?: unknown };
     traces_storage: { path: string };
+    processor?: { local_blocks?: { filter_server_spans?: boolean } };
   };
+  compactor: { compaction: { block_retention: string } };
   storage: { trace: { backend: string; wal: { path: string }; local: { path: string } } };
   overrides: { defaults: { metrics_generator: { processors: string[] } } };
 }
@@ -75,10 +85,13 @@ interface LokiConfig {
   server: { http_listen_port: number };
   common: { path_prefix: string; storage: { filesystem: Record<string, string> } };
   schema_config: { configs: { store: string; object_store: string; schema: string }[] };
-  limits_config: { allow_structured_metadata: boolean };
+  limits_config: { allow_structured_metadata: boolean; retention_period?: string };
+  compactor?: { working_directory?: string; retention_enabled?: boolean; delete_request_store?: string };
+  analytics?: { reporting_enabled?: boolean };
 }
 
 const collector = readYaml<CollectorConfig>(stackFile('otel-collector', 'config.yaml'));
+const serviceGraph = readYaml<CollectorOverlay>(stackFile('otel-collector', 'servicegraph.yaml'));
 const tempo = readYaml<TempoConfig>(stackFile('tempo', 'tempo.yaml'));
 const loki = readYaml<LokiConfig>(stackFile('loki', 'loki.yaml'));
 const prometheus = readYaml<PrometheusConfig>(stackFile('prometheus', 'prometheus.yml'));
@@ -90,7 +103,14 @@ describe('each stack service', () => {
     expect(mountedConfig('otel-collector', '/etc/otelcol-contrib/config.yaml')).toBe(
       stackFile('otel-collector', 'config.yaml'),
     );
-    expect(commandOf(service('otel-collector'))).toEqual(['--config=/etc/otelcol-contrib/config.yaml']);
+    expect(mountedConfig('otel-collector', '/etc/otelcol-contrib/servicegraph.yaml')).toBe(
+      stackFile('otel-collector', 'servicegraph.yaml'),
+    );
+    // config.yaml first: servicegraph.yaml adds to it.
+    expect(commandOf(service('otel-collector'))).toEqual([
+      '--config=/etc/otelcol-contrib/config.yaml',
+      '--config=/etc/otelcol-contrib/servicegraph.yaml',
+    ]);
     expect(mountedConfig('tempo', '/etc/tempo/tempo.yaml')).toBe(stackFile('tempo', 'tempo.yaml'));
     expect(commandOf(service('tempo'))).toContain('-config.file=/etc/tempo/tempo.yaml');
     expect(mountedConfig('loki', '/etc/loki/loki.yaml')).toBe(stackFile('loki', 'loki.yaml'));
@@ -103,8 +123,7 @@ describe('each stack service', () => {
     expect(commandOf(service('prometheus'))).toContain('--config.file=/etc/prometheus/prometheus.yml');
   });
 
-  it('has a healthcheck only where its image can run one', () => {
-    // No shell and no HTTP client in these images: a healthcheck could never pass.
+  it('has a healthcheck only where its image has BusyBox wget', () => {
     for (const name of ['otel-collector', 'tempo', 'loki', 'alloy']) {
       expect(service(name).healthcheck, name).toBeUndefined();
     }
@@ -144,20 +163,28 @@ describe('each stack service', () => {
 describe('the OpenTelemetry Collector configuration', () => {
   /** Component ids are `type[/name]`. */
   const type = (id: string) => id.split('/')[0] as string;
+  const pipelines = { ...collector.service.pipelines, ...serviceGraph.service.pipelines };
 
   it('uses only components of the pinned contrib release, under their current names', () => {
-    expect(service('otel-collector').image).toBe('otel/opentelemetry-collector-contrib:0.153.0');
+    expect(service('otel-collector').image).toBe('otel/opentelemetry-collector-contrib:0.159.0');
     for (const id of Object.keys(collector.receivers)) expect(['otlp']).toContain(type(id));
     for (const id of Object.keys(collector.processors)) expect(['memory_limiter', 'batch']).toContain(type(id));
-    // `otlp` and `otlphttp` are the deprecated aliases of these since 0.144.0.
-    for (const id of Object.keys(collector.exporters)) expect(['otlp_grpc', 'otlp_http', 'debug']).toContain(type(id));
+    // `otlp` and `otlphttp` are the deprecated aliases of the OTLP exporters since 0.144.0.
+    for (const id of Object.keys(collector.exporters))
+      expect(['otlp_grpc', 'otlp_http', 'prometheus']).toContain(type(id));
+    // `spanmetrics` is span_metrics' deprecated alias.
+    expect(Object.keys(collector.connectors ?? {})).toEqual(['span_metrics']);
+    expect(Object.keys(serviceGraph.connectors)).toEqual(['servicegraph']);
   });
 
   it('has every component a pipeline names, and names every component it defines', () => {
+    const connectors = Object.keys({ ...collector.connectors, ...serviceGraph.connectors });
     const used = { receivers: new Set<string>(), processors: new Set<string>(), exporters: new Set<string>() };
-    for (const [name, pipeline] of Object.entries(collector.service.pipelines)) {
+    for (const [name, pipeline] of Object.entries(pipelines)) {
       for (const kind of ['receivers', 'processors', 'exporters'] as const) {
         for (const id of pipeline[kind] ?? []) {
+          // A connector is the exporter of one pipeline and the receiver of another.
+          if (kind !== 'processors' && connectors.includes(id)) continue;
           expect(Object.keys(collector[kind]), `${name} pipeline: ${kind} ${id}`).toContain(id);
           used[kind].add(id);
         }
@@ -166,21 +193,48 @@ describe('the OpenTelemetry Collector configuration', () => {
     for (const kind of ['receivers', 'processors', 'exporters'] as const) {
       expect([...used[kind]].sort(), kind).toEqual(Object.keys(collector[kind]).sort());
     }
+    for (const connector of connectors) {
+      const from = Object.values(pipelines).filter((p) => p.exporters.includes(connector));
+      const to = Object.values(pipelines).filter((p) => p.receivers.includes(connector));
+      expect(from.length, `${connector} fed by a traces pipeline`).toBe(1);
+      expect(to.length, `${connector} read by a metrics pipeline`).toBe(1);
+    }
     for (const id of collector.service.extensions ?? []) expect(Object.keys(collector.extensions ?? {})).toContain(id);
   });
 
-  it('limits memory first, then batches', () => {
-    const processors = collector.service.pipelines.traces?.processors ?? [];
-    expect(processors[0]).toBe('memory_limiter');
-    expect(processors.at(-1)).toBe('batch');
+  it('servicegraph.yaml only adds: a connector and pipelines config.yaml does not have', () => {
+    // Merging replaces lists and overwrites keys: an overlay that restated one
+    // would silently change config.yaml, which the tests run alone.
+    expect(Object.keys(serviceGraph).sort()).toEqual(['connectors', 'service']);
+    expect(Object.keys(serviceGraph.service)).toEqual(['pipelines']);
+    for (const id of Object.keys(serviceGraph.connectors)) expect(collector.connectors ?? {}).not.toHaveProperty(id);
+    for (const name of Object.keys(serviceGraph.service.pipelines)) {
+      expect(collector.service.pipelines).not.toHaveProperty(name);
+    }
   });
 
-  it('leaves span metrics and service graphs to Tempo, so nothing is counted twice', () => {
-    expect(collector.connectors).toBeUndefined();
-    expect(Object.keys(collector.service.pipelines)).toEqual(['traces']);
-    expect(tempo.overrides.defaults.metrics_generator.processors).toEqual(
-      expect.arrayContaining(['service-graphs', 'span-metrics']),
-    );
+  it('limits memory first, then batches, in every traces pipeline', () => {
+    for (const [name, pipeline] of Object.entries(pipelines).filter(([name]) => type(name) === 'traces')) {
+      expect(pipeline.receivers, name).toEqual(['otlp']);
+      expect(pipeline.processors, name).toEqual(['memory_limiter', 'batch']);
+    }
+  });
+
+  it('derives span metrics and the service graph from every span, and Tempo no longer does', () => {
+    expect(pipelines.traces?.exporters).toContain('span_metrics');
+    expect(pipelines['metrics/span_metrics']).toEqual({ receivers: ['span_metrics'], exporters: ['prometheus'] });
+    expect(pipelines['traces/servicegraph']?.exporters).toEqual(['servicegraph']);
+    expect(pipelines['metrics/servicegraph']).toEqual({ receivers: ['servicegraph'], exporters: ['prometheus'] });
+    expect(tempo.overrides.defaults.metrics_generator.processors).toEqual(['local-blocks']);
+  });
+
+  it('gives the span metrics bounded labels only: no request attribute becomes one', () => {
+    const spanMetrics = collector.connectors?.span_metrics ?? {};
+    expect(spanMetrics.dimensions).toBeUndefined();
+    expect(spanMetrics.calls_dimensions).toBeUndefined();
+    expect(spanMetrics.exclude_dimensions).toEqual(['collector.instance.id']);
+    expect((spanMetrics.histogram as { dimensions?: unknown }).dimensions).toBeUndefined();
+    expect(serviceGraph.connectors.servicegraph?.dimensions).toBeUndefined();
   });
 
   it('receives OTLP on every interface, on the ports the services and the host use', () => {
@@ -197,21 +251,29 @@ describe('the OpenTelemetry Collector configuration', () => {
     }
   });
 
-  it("exports traces to Tempo's OTLP gRPC receiver", () => {
-    const exporter = collector.exporters['otlp_grpc/tempo'];
-    expect(hostPort(exporter?.endpoint ?? '')).toEqual({
+  it("exports traces to Tempo's OTLP/HTTP receiver", () => {
+    const exporter = collector.exporters['otlp_http/tempo'];
+    const url = new URL(exporter?.endpoint ?? '');
+    expect(url.protocol).toBe('http:');
+    expect({ host: url.hostname, port: Number(url.port) }).toEqual({
       host: 'tempo',
-      port: hostPort(tempo.distributor.receivers.otlp.protocols.grpc?.endpoint ?? '').port,
+      port: hostPort(tempo.distributor.receivers.otlp.protocols.http?.endpoint ?? '').port,
     });
-    expect(exporter?.tls?.insecure).toBe(true);
-    expect(collector.service.pipelines.traces?.exporters).toEqual(['otlp_grpc/tempo']);
+    expect(collector.service.pipelines.traces?.exporters).toEqual(['otlp_http/tempo', 'span_metrics']);
   });
 
-  it('serves its own metrics where Prometheus scrapes them', () => {
+  it('serves its own metrics and the span metrics where Prometheus scrapes them', () => {
     const reader = collector.service.telemetry?.metrics?.readers?.[0]?.pull?.exporter?.prometheus;
     expect(reader?.host).toBe('0.0.0.0');
-    const job = prometheus.scrape_configs.find((j) => j.job_name === 'otel-collector');
-    expect(job?.static_configs?.[0]?.targets).toEqual([`otel-collector:${reader?.port}`]);
+    const job = (name: string) => prometheus.scrape_configs.find((j) => j.job_name === name);
+    expect(job('otel-collector')?.static_configs?.[0]?.targets).toEqual([`otel-collector:${reader?.port}`]);
+    const exporter = collector.exporters.prometheus;
+    expect(hostPort(exporter?.endpoint ?? '').host).toBe('0.0.0.0');
+    expect(exporter?.enable_open_metrics).toBe(true); // exemplars travel in OpenMetrics only
+    expect(job('span-metrics')?.static_configs?.[0]?.targets).toEqual([
+      `otel-collector:${hostPort(exporter?.endpoint ?? '').port}`,
+    ]);
+    expect(job('span-metrics')?.honor_labels).toBe(true);
   });
 });
 
@@ -228,19 +290,19 @@ describe('the Tempo configuration', () => {
     ]);
   });
 
-  it("remote-writes service graphs and span metrics, with exemplars, to Prometheus' receiver", () => {
-    expect(tempo.overrides.defaults.metrics_generator.processors.sort()).toEqual(
-      ['local-blocks', 'service-graphs', 'span-metrics'].sort(),
-    );
-    const [remoteWrite] = tempo.metrics_generator.storage.remote_write;
-    const url = new URL(remoteWrite?.url ?? '');
-    expect(url.hostname).toBe('prometheus');
-    expect(url.pathname).toBe('/api/v1/write');
-    expect(portsOf(service('prometheus'))[0]?.target).toBe(Number(url.port));
-    expect(remoteWrite?.send_exemplars).toBe(true);
-    const command = commandOf(service('prometheus'));
-    expect(command).toContain('--web.enable-remote-write-receiver');
-    expect(command).toContain('--enable-feature=exemplar-storage');
+  it('writes nothing to Prometheus, so neither waits for the other', () => {
+    expect(tempo.metrics_generator.storage.remote_write).toBeUndefined();
+    expect(commandOf(service('prometheus'))).not.toContain('--web.enable-remote-write-receiver');
+    expect(service('tempo').depends_on).toBeUndefined();
+  });
+
+  it('keeps every span in the local blocks TraceQL metrics read, as the backend blocks do', () => {
+    expect(tempo.overrides.defaults.metrics_generator.processors).toContain('local-blocks');
+    expect(tempo.metrics_generator.processor?.local_blocks?.filter_server_spans).toBe(false);
+  });
+
+  it('sends no usage reports', () => {
+    expect(tempo.usage_report?.reporting_enabled).toBe(false);
   });
 
   it('stores traces locally', () => {
@@ -257,6 +319,17 @@ describe('the Loki configuration', () => {
       schema: 'v13',
     });
     expect(loki.limits_config.allow_structured_metadata).toBe(true);
+  });
+
+  it('deletes logs after 7 days, through the compactor', () => {
+    expect(loki.limits_config.retention_period).toBe('168h');
+    expect(loki.compactor?.retention_enabled).toBe(true);
+    expect(loki.compactor?.delete_request_store).toBe('filesystem');
+    expect(loki.compactor?.working_directory?.startsWith(`${loki.common.path_prefix}/`)).toBe(true);
+  });
+
+  it('sends no usage reports', () => {
+    expect(loki.analytics?.reporting_enabled).toBe(false);
   });
 
   it('listens on the port published and written to by Alloy', () => {
@@ -308,6 +381,10 @@ describe('the Alloy configuration', () => {
     ]);
   });
 
+  it('runs without usage reports', () => {
+    expect(commandOf(service('alloy'))).toContain('--disable-reporting');
+  });
+
   it("pushes to Loki's API", () => {
     const url = new URL(alloyString(alloyBlock(component('loki.write').body, 'endpoint') ?? '', 'url') ?? '');
     expect(url.hostname).toBe('loki');
@@ -338,7 +415,7 @@ describe('the Prometheus configuration', () => {
 
   it('scrapes the collector and itself, and nothing it cannot reach', () => {
     expect([...jobs.keys()].sort()).toEqual(
-      [...APP_SERVICES, ...APP_SERVICES.map((s) => `${s}-otel`), 'otel-collector', 'prometheus'].sort(),
+      [...APP_SERVICES, ...APP_SERVICES.map((s) => `${s}-otel`), 'otel-collector', 'span-metrics', 'prometheus'].sort(),
     );
     expect(jobs.get('prometheus')?.static_configs?.[0]?.targets).toEqual([
       `localhost:${portsOf(service('prometheus'))[0]?.target}`,
@@ -349,5 +426,20 @@ describe('the Prometheus configuration', () => {
         expect(host === 'localhost' || services.has(host), `${job.job_name}: ${target}`).toBe(true);
       }
     }
+  });
+
+  it('finds its targets with static_configs only, which the Prometheus built for the tests keeps', () => {
+    // stack/build/build.sh builds with remove_all_sd: no cloud service discovery.
+    for (const job of jobs.values()) {
+      const discoveries = Object.keys(job).filter((key) => key.endsWith('_sd_configs'));
+      expect(discoveries, job.job_name).toEqual([]);
+      expect(job.static_configs?.length, job.job_name).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps 15 days of metrics and stores exemplars', () => {
+    const command = commandOf(service('prometheus'));
+    expect(command).toContain('--storage.tsdb.retention.time=15d');
+    expect(command).toContain('--enable-feature=exemplar-storage');
   });
 });
