@@ -257,3 +257,71 @@ describe('metrics', () => {
     expect(text).not.toContain('made-up');
   });
 });
+
+describe('GET /roll-async', () => {
+  it("relays dice-roller's batch", async () => {
+    nextRandom = 0.99;
+    const response = await request(frontend.app).get('/roll-async?die=fair&times=4');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ total: 24, rolls: [6, 6, 6, 6], count: 4 });
+    expect(frontend.logs.map((line) => line.message)).toEqual(
+      expect.arrayContaining(['Roll batch requested', 'Roll batch succeeded']),
+    );
+  });
+
+  it("keeps dice-roller's status, detail and failed rolls for a failed batch", async () => {
+    nextRandom = 0.05; // below risky's error rate of 0.1: every roll fails
+    const response = await request(frontend.app).get('/roll-async?die=risky&times=3');
+    expect(response.status).toBe(500);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({
+      type: 'urn:dice-roller:problem:die-failed',
+      detail: "3 of 3 rolls of die 'risky' failed",
+      failed_rolls: [0, 1, 2],
+    });
+  });
+
+  it('keeps the 404 and the available dice for an unknown die', async () => {
+    const response = await request(frontend.app).get('/roll-async?die=loaded&times=2');
+    expect(response.status).toBe(404);
+    expect(response.body).toMatchObject({ available: ['fair', 'risky', 'extreme'] });
+  });
+
+  it.each([
+    ['missing', 'die=fair'],
+    ['0', 'die=fair&times=0'],
+    ['21', 'die=fair&times=21'],
+    ['an exponent', 'die=fair&times=1e1'],
+    ['a leading space', 'die=fair&times=%205'],
+    ['repeated', 'die=fair&times=1&times=2'],
+  ])('rejects %s times with 400 naming times, without asking dice-roller', async (_name, query) => {
+    // Nothing listens where this frontend's dice-roller should be: asking it would be a 503.
+    const { app } = frontendFor(await unreachableUrl(), dieServiceServer.url);
+    const response = await request(app).get(`/roll-async?${query}`);
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ type: 'urn:dice-roller:problem:invalid-parameter', parameter: 'times' });
+  });
+
+  it('answers 503 when dice-roller is unreachable, 504 when it is too slow', async () => {
+    const down = frontendFor(await unreachableUrl(), dieServiceServer.url);
+    expect((await request(down.app).get('/roll-async?die=fair&times=2')).status).toBe(503);
+    const slow = frontendFor(silent.url, dieServiceServer.url);
+    expect((await request(slow.app).get('/roll-async?die=fair&times=2')).status).toBe(504);
+  });
+
+  it('counts batch requests by size, valid sizes only, and their calls to dice-roller', async () => {
+    const calls = async () => {
+      const text = (await request(frontend.app).get('/metrics')).text;
+      return Number(/^backend_requests_total\{die_type="fair",status_code="200"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    nextRandom = 0.5;
+    const before = await calls();
+    await request(frontend.app).get('/roll-async?die=fair&times=7');
+    await request(frontend.app).get('/roll-async?die=fair&times=77');
+    const text = (await request(frontend.app).get('/metrics')).text;
+    expect(text).toMatch(/^async_roll_requests_total\{batch_size="7"\} [1-9]/m);
+    expect(text).not.toContain('batch_size="77"');
+    // One call to dice-roller for the valid batch, none for the other.
+    expect(await calls()).toBe(before + 1);
+  });
+});
