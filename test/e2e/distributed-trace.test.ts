@@ -1,18 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
-import { type Chain, startChain } from '../support/service-process';
+import type { ReceivedSpan } from '../support/otlp-receiver';
+import { startTracedChain } from '../support/service-process';
 
-const receiver = new OtlpReceiver();
-let chain: Chain;
+let chain: Awaited<ReturnType<typeof startTracedChain>>;
 
 beforeAll(async () => {
-  const endpoint = await receiver.start();
-  chain = await startChain({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ROLL_DELAY_MAX_MS: '50' });
+  chain = await startTracedChain({ ROLL_DELAY_MAX_MS: '50' });
 });
 
 afterAll(async () => {
   await chain?.stop();
-  await receiver.stop();
 });
 
 async function roll(die: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -35,7 +32,7 @@ describe('one roll through the frontend', () => {
     expect(status).toBe(200);
     expect(body.trace_id).toMatch(/^[0-9a-f]{32}$/);
 
-    const spans = await receiver.waitForTrace(String(body.trace_id), SPANS_PER_ROLL);
+    const spans = await chain.receiver.waitForTrace(String(body.trace_id), SPANS_PER_ROLL);
     const frontendServer = only(spans, 'frontend', 'server');
     const frontendClient = only(spans, 'frontend', 'client');
     const rollerServer = only(spans, 'dice-roller', 'server');
@@ -92,7 +89,7 @@ describe('one roll through the frontend', () => {
       type: 'urn:dice-roller:problem:die-failed',
       detail: "Die 'extreme' failed!",
     });
-    const spans = await receiver.waitForTrace(String(failure?.body.trace_id), SPANS_PER_ROLL);
+    const spans = await chain.receiver.waitForTrace(String(failure?.body.trace_id), SPANS_PER_ROLL);
     const rollerServer = only(spans, 'dice-roller', 'server');
     expect(rollerServer.status.code).toBe('error');
     expect(rollerServer.attributes).toMatchObject({ 'die.type': 'extreme', 'die.error': true });

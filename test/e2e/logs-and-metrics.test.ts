@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OtlpReceiver } from '../support/otlp-receiver';
-import { type Chain, type LogLine, type ServiceProcess, startChain } from '../support/service-process';
+import { type LogLine, type ServiceProcess, startTracedChain } from '../support/service-process';
 
-const receiver = new OtlpReceiver();
-let chain: Chain;
+let chain: Awaited<ReturnType<typeof startTracedChain>>;
 
 beforeAll(async () => {
-  chain = await startChain({ OTEL_EXPORTER_OTLP_ENDPOINT: await receiver.start(), ROLL_DELAY_MAX_MS: '0' });
+  chain = await startTracedChain({ ROLL_DELAY_MAX_MS: '0' });
 });
 
 afterAll(async () => {
   await chain?.stop();
-  await receiver.stop();
 });
 
 async function roll(die: string): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -2,8 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OtlpReceiver } from '../support/otlp-receiver';
-import { type ServiceName, type ServiceProcess, startChain, startService } from '../support/service-process';
+import {
+  type ServiceName,
+  type ServiceProcess,
+  startChain,
+  startService,
+  startTracedChain,
+} from '../support/service-process';
 
 const started: ServiceProcess[] = [];
 afterEach(async () => {
@@ -99,24 +104,17 @@ describe('configuration', () => {
 
 describe('OpenTelemetry switched off or unreachable', () => {
   it('with OTEL_SDK_DISABLED=true the services work and export nothing', async () => {
-    const receiver = new OtlpReceiver();
-    const endpoint = await receiver.start();
+    const chain = await startTracedChain({ OTEL_SDK_DISABLED: 'true', ROLL_DELAY_MAX_MS: '0' });
     try {
-      const chain = await startChain({
-        OTEL_SDK_DISABLED: 'true',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-        ROLL_DELAY_MAX_MS: '0',
-      });
-      started.push(...chain.all);
       const response = await fetch(`${chain.frontend.url}/roll?die=fair`);
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ roll: expect.any(Number) });
       expect(await (await fetch(`${chain.frontend.url}/metrics/otel`)).text()).toContain('OTEL_SDK_DISABLED');
       expect(await (await fetch(`${chain.frontend.url}/metrics`)).text()).toMatch(/^frontend_requests_total/m);
       await Promise.all(chain.all.map((service) => service.stop()));
-      expect(receiver.spans).toHaveLength(0);
+      expect(chain.receiver.spans).toHaveLength(0);
     } finally {
-      await receiver.stop();
+      await chain.stop();
     }
   });
 
@@ -138,17 +136,10 @@ describe('OpenTelemetry switched off or unreachable', () => {
 
 describe('graceful shutdown', () => {
   it('finishes in-flight requests, exports their spans, and exits 0 on SIGTERM', async () => {
-    const receiver = new OtlpReceiver();
-    const endpoint = await receiver.start();
+    // A long batch delay: spans of the in-flight rolls reach the receiver only
+    // because shutdown flushes them.
+    const chain = await startTracedChain({ OTEL_BSP_SCHEDULE_DELAY: '60000', ROLL_DELAY_MAX_MS: '1500' });
     try {
-      // A long batch delay: spans of the in-flight rolls reach the receiver only
-      // because shutdown flushes them.
-      const chain = await startChain({
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-        OTEL_BSP_SCHEDULE_DELAY: '60000',
-        ROLL_DELAY_MAX_MS: '1500',
-      });
-      started.push(...chain.all);
       const inFlight = Array.from({ length: 5 }, () => fetch(`${chain.diceRoller.url}/roll?die=fair`));
       await chain.diceRoller.waitForLog((line) => line.message === 'Die specification retrieved from service');
       chain.diceRoller.signal('SIGTERM');
@@ -159,12 +150,12 @@ describe('graceful shutdown', () => {
       const exit = await chain.diceRoller.exited;
       expect(exit.code).toBe(0);
       expect(chain.diceRoller.logs.at(-1)?.message).toBe('Shutdown complete');
-      const rollerServerSpans = receiver.spans.filter(
+      const rollerServerSpans = chain.receiver.spans.filter(
         (span) => span.service === 'dice-roller' && span.kind === 'server',
       );
       expect(rollerServerSpans.length).toBeGreaterThanOrEqual(5);
     } finally {
-      await receiver.stop();
+      await chain.stop();
     }
   });
 });

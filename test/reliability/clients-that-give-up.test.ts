@@ -1,18 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OtlpReceiver } from '../support/otlp-receiver';
-import { type Chain, startChain } from '../support/service-process';
+import { startTracedChain } from '../support/service-process';
 
-const receiver = new OtlpReceiver();
-let chain: Chain;
+let chain: Awaited<ReturnType<typeof startTracedChain>>;
 
 beforeAll(async () => {
-  const endpoint = await receiver.start();
-  chain = await startChain({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ROLL_DELAY_MAX_MS: '2000' });
+  chain = await startTracedChain({ ROLL_DELAY_MAX_MS: '2000' });
 });
 
 afterAll(async () => {
   await chain?.stop();
-  await receiver.stop();
 });
 
 describe('clients that give up before their roll is done', () => {

@@ -3,6 +3,7 @@ import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { OtlpReceiver } from './otlp-receiver';
 import { freePort } from './ports';
 import { nodeCommand, REPO_ROOT } from './start-script';
 import { WakeUp } from './wake-up';
@@ -282,4 +283,27 @@ export async function startChain(
     all,
     stop: async () => void (await Promise.all(all.map((s) => s.stop()))),
   };
+}
+
+/** A chain whose spans go to its own OTLP receiver, for tests that look at the traces; `stop()` stops both. */
+export async function startTracedChain(
+  env: Record<string, string> = {},
+  perService: Partial<Record<ServiceName, Record<string, string>>> = {},
+): Promise<Chain & { receiver: OtlpReceiver }> {
+  const receiver = new OtlpReceiver();
+  const endpoint = await receiver.start();
+  try {
+    const chain = await startChain({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...env }, perService);
+    return {
+      ...chain,
+      receiver,
+      stop: async () => {
+        await chain.stop();
+        await receiver.stop();
+      },
+    };
+  } catch (error) {
+    await receiver.stop();
+    throw error;
+  }
 }
