@@ -1,11 +1,9 @@
 import { DieServiceClient } from 'die-service/client';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp as createDieServiceApp } from '../../die-service/src/app';
-import { BUNDLED_SPECIFICATIONS_FILE, loadSpecificationsFile } from '../../die-service/src/specifications-file';
 import { captureLogger } from '../../test/support/capture-logger';
 import { unreachableUrl } from '../../test/support/free-url';
-import { type Listening, listen, listenSilently } from '../../test/support/in-process';
+import { type Listening, listen, listenDieService, listenSilently } from '../../test/support/in-process';
 import { createApp } from '../src/app';
 
 const TIMEOUT_MS = 300;
@@ -28,12 +26,7 @@ function rollerFor(baseUrl: string, draw: () => number = random) {
 let roller: ReturnType<typeof rollerFor>;
 
 beforeAll(async () => {
-  dieService = await listen(
-    createDieServiceApp({
-      catalog: loadSpecificationsFile(BUNDLED_SPECIFICATIONS_FILE),
-      logger: captureLogger().logger,
-    }),
-  );
+  dieService = await listenDieService();
   silentUpstream = await listenSilently();
   roller = rollerFor(dieService.url);
 });

@@ -4,11 +4,9 @@ import { DieServiceClient } from 'die-service/client';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp as createDiceRollerApp } from '../../dice-roller/src/app';
-import { createApp as createDieServiceApp } from '../../die-service/src/app';
-import { BUNDLED_SPECIFICATIONS_FILE, loadSpecificationsFile } from '../../die-service/src/specifications-file';
 import { captureLogger } from '../../test/support/capture-logger';
 import { unreachableUrl } from '../../test/support/free-url';
-import { type Listening, listen, listenSilently } from '../../test/support/in-process';
+import { type Listening, listen, listenDieService, listenSilently } from '../../test/support/in-process';
 import { createApp } from '../src/app';
 
 const TIMEOUT_MS = 300;
@@ -34,12 +32,7 @@ function timingNames(response: request.Response): string[] {
 let frontend: ReturnType<typeof frontendFor>;
 
 beforeAll(async () => {
-  dieServiceServer = await listen(
-    createDieServiceApp({
-      catalog: loadSpecificationsFile(BUNDLED_SPECIFICATIONS_FILE),
-      logger: captureLogger().logger,
-    }),
-  );
+  dieServiceServer = await listenDieService();
   const rollerClient = new DieServiceClient({ baseUrl: dieServiceServer.url, timeoutMs: TIMEOUT_MS });
   closers.push(rollerClient);
   diceRollerServer = await listen(

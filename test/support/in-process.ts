@@ -1,6 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createApp as createDieServiceApp } from '../../die-service/src/app';
+import { BUNDLED_SPECIFICATIONS_FILE, loadSpecificationsFile } from '../../die-service/src/specifications-file';
+import { captureLogger } from './capture-logger';
 
 export interface Listening {
   url: string;
@@ -46,4 +49,10 @@ export async function listenSilently(): Promise<Listening> {
       // Never respond.
     }),
   );
+}
+
+/** die-service with the dice it ships, served in this process: the upstream of the other services' tests. */
+export function listenDieService(): Promise<Listening> {
+  const catalog = loadSpecificationsFile(BUNDLED_SPECIFICATIONS_FILE);
+  return listen(createDieServiceApp({ catalog, logger: captureLogger().logger }));
 }
