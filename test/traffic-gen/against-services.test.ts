@@ -27,8 +27,10 @@ afterAll(async () => {
   await receiver.stop();
 });
 
-/** Spans of traffic-gen, the frontend, dice-roller and die-service for one roll. */
+/** Spans of traffic-gen, the frontend, dice-roller and die-service for one roll; a batch adds a span per die. */
 const SPANS_PER_ROLL = 7;
+
+type Rolled = Pick<NonNullable<Summary['slowest']>, 'trace_id' | 'die' | 'kind' | 'dice'>;
 
 function expectCountsAddUp(summary: Summary): void {
   expect(summary.successes + summary.failures).toBe(summary.requests);
@@ -49,11 +51,15 @@ function one(spans: ReceivedSpan[], predicate: (span: ReceivedSpan) => boolean, 
 }
 
 /** The trace starts in traffic-gen and continues in the frontend: root -> client -> frontend server. */
-async function expectTraceFromTrafficGen(traceId: string, die: string): Promise<ReceivedSpan[]> {
-  const spans = await receiver.waitForTrace(traceId, SPANS_PER_ROLL);
+async function expectTraceFromTrafficGen(rolled: Rolled | null): Promise<ReceivedSpan[]> {
+  const { trace_id: traceId, die, kind, dice } = rolled ?? expect.fail('no request named in the summary');
+  const batch = kind === 'batch';
+  const spans = await receiver.waitForTrace(String(traceId), SPANS_PER_ROLL + (batch ? dice : 0));
   const root = one(spans, (span) => span.parentSpanId === undefined, 'root span');
-  expect(root).toMatchObject({ service: 'traffic-gen', name: `roll ${die}`, kind: 'internal' });
+  expect(root).toMatchObject({ service: 'traffic-gen', name: batch ? `roll batch ${die}` : `roll ${die}` });
+  expect(root.kind).toBe('internal');
   expect(root.attributes['die.type']).toBe(die);
+  if (batch) expect(root.attributes['async.batch_size']).toBe(dice);
   const client = one(spans, (span) => span.service === 'traffic-gen' && span.kind === 'client', 'traffic-gen client');
   expect(client.parentSpanId).toBe(root.spanId);
   const frontendServer = one(
@@ -105,7 +111,7 @@ describe('traffic-gen against the running services', () => {
     // The slowest request's trace id is a trace that starts in traffic-gen.
     const slowest = summary.slowest;
     expect(slowest?.trace_id).toMatch(/^[0-9a-f]{32}$/);
-    await expectTraceFromTrafficGen(String(slowest?.trace_id), String(slowest?.die));
+    await expectTraceFromTrafficGen(slowest);
   });
 
   it('repeats the same run with the same --seed', async () => {
@@ -143,10 +149,42 @@ describe('traffic-gen against the running services', () => {
     expect(summary.by_die.extreme?.failures_by_status['500']).toBe(summary.failures_by_status['500']);
 
     expect(summary.failed).toMatchObject({ die: 'extreme', status: '500' });
-    const spans = await expectTraceFromTrafficGen(String(summary.failed?.trace_id), 'extreme');
+    const spans = await expectTraceFromTrafficGen(summary.failed);
     const root = spans.find((span) => span.parentSpanId === undefined);
     expect(root?.status.code).toBe('error');
     expect(spans.find((span) => span.service === 'dice-roller' && span.kind === 'server')?.status.code).toBe('error');
+  });
+
+  it('rolls a share of batches through /roll-async, each a trace with a roll span per die, counted apart', async () => {
+    const spansBefore = receiver.spans.length;
+    const run = await runTrafficGen(
+      ['--url', url, '--rate', '40', '--duration', '1s', '--batch-share', '0.5', '--max-batch', '5', '--json'],
+      endpoint,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const summary = run.summary();
+    expectCountsAddUp(summary);
+    const { single, batch } = summary.by_kind;
+    // Each arrival is a batch with probability 0.5: P(40 of one kind) = 2 x 2^-40.
+    expect(single.requests).toBeGreaterThan(0);
+    expect(batch.requests).toBeGreaterThan(0);
+    expect(single.requests + batch.requests).toBe(summary.requests);
+    expect(single.successes + batch.successes).toBe(summary.successes);
+    expect(single.dice).toBe(single.requests);
+    expect(batch.dice).toBeGreaterThanOrEqual(2 * batch.requests);
+    expect(batch.dice).toBeLessThanOrEqual(5 * batch.requests);
+
+    // A batch's trace: traffic-gen's root span, the frontend's /roll-async, and dice-roller's roll spans.
+    const batchRoot = await receiver.waitFor((spans) =>
+      spans.slice(spansBefore).find((span) => span.service === 'traffic-gen' && span.name.startsWith('roll batch ')),
+    );
+    const size = Number(batchRoot.attributes['async.batch_size']);
+    expect(size).toBeGreaterThanOrEqual(2);
+    expect(size).toBeLessThanOrEqual(5);
+    const spans = await receiver.waitForTrace(batchRoot.traceId, SPANS_PER_ROLL + size);
+    expect(spans.some((span) => span.service === 'frontend' && span.name === 'GET /roll-async')).toBe(true);
+    const roller = one(spans, (span) => span.service === 'dice-roller' && span.kind === 'server', 'dice-roller server');
+    expect(spans.filter((span) => span.name === 'roll' && span.parentSpanId === roller.spanId)).toHaveLength(size);
   });
 
   it('stops on Ctrl-C: no new requests, summary of what was done, spans flushed, exit 130', async () => {

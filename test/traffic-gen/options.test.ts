@@ -15,6 +15,8 @@ describe('traffic-gen options', () => {
       dice: undefined,
       seed: undefined,
       timeoutSeconds: DEFAULTS.timeoutSeconds,
+      batchShare: 0.3,
+      maxBatchSize: 10,
       json: false,
       users: 10,
       maxRolls: 20,
@@ -50,6 +52,15 @@ describe('traffic-gen options', () => {
     });
   });
 
+  it('reads the share of batch rollers and the largest batch, for both models', () => {
+    expect(run('--batch-share', '0.5', '--max-batch', '20')).toMatchObject({ batchShare: 0.5, maxBatchSize: 20 });
+    expect(run('--rate', '5', '--batch-share', '0', '--max-batch', '1')).toMatchObject({
+      model: 'open',
+      batchShare: 0,
+      maxBatchSize: 1,
+    });
+  });
+
   it('keeps a path prefix of --url and drops its trailing slash', () => {
     expect(run('--url', 'http://127.0.0.1:9000/dice/')).toMatchObject({ url: 'http://127.0.0.1:9000/dice' });
   });
@@ -73,6 +84,10 @@ describe('traffic-gen options', () => {
     [['--url', 'localhost:8105'], '--url must be an http(s) URL'],
     [['--dice', 'fair,'], '--dice must be a comma-separated list of die names'],
     [['--seed', '4294967296'], '--seed must be a whole number from 0 to 4294967295'],
+    [['--batch-share', '1.5'], '--batch-share must be a number from 0 to 1 (got "1.5")'],
+    [['--batch-share', 'half'], '--batch-share must be a number from 0 to 1'],
+    [['--max-batch', '21'], '--max-batch must be a whole number from 1 to 20 (got "21")'],
+    [['--max-batch', '0'], '--max-batch must be a whole number from 1 to 20'],
     [['--users'], "Option '--users <value>' argument missing"],
     [['--user', '3'], "Unknown option '--user'"],
     [['extra'], "Unexpected argument 'extra'"],

@@ -35,8 +35,16 @@ describe('latency histogram', () => {
   });
 });
 
-const result = (die: string, status: RollResult['status'], latencyMs: number, traceId: string): RollResult => ({
+const result = (
+  die: string,
+  status: RollResult['status'],
+  latencyMs: number,
+  traceId: string,
+  batchSize?: number,
+): RollResult => ({
   die,
+  kind: batchSize === undefined ? 'single' : 'batch',
+  dice: batchSize ?? 1,
   ok: status === '200',
   status,
   latencyMs,
@@ -49,6 +57,8 @@ const options: RunOptions = {
   dice: undefined,
   seed: 9,
   timeoutSeconds: 10,
+  batchShare: 0.5,
+  maxBatchSize: 5,
   json: true,
   users: 2,
   maxRolls: 3,
@@ -61,7 +71,7 @@ describe('run statistics and summary', () => {
     result('fair', '200', 10, 'a'.repeat(32)),
     result('extreme', '500', 30, 'b'.repeat(32)),
     result('extreme', 'timeout', 20, 'c'.repeat(32)),
-    result('risky', '200', 50, 'd'.repeat(32)),
+    result('risky', '200', 50, 'd'.repeat(32), 4),
   ]) {
     stats.recordStart();
     stats.record(roll);
@@ -97,9 +107,48 @@ describe('run statistics and summary', () => {
     expect(Object.keys(summary.failures_by_status)).toEqual(['500', 'timeout']);
   });
 
+  it('counts single rolls and batches apart, with the dice the batches rolled', () => {
+    expect(summary.by_kind).toEqual({
+      single: {
+        requests: 3,
+        successes: 1,
+        failures: 2,
+        failures_by_status: { '500': 1, timeout: 1 },
+        dice: 3,
+        latency_ms: { p50: 20, p99: 30, max: 30 },
+      },
+      batch: {
+        requests: 1,
+        successes: 1,
+        failures: 0,
+        failures_by_status: {},
+        dice: 4,
+        latency_ms: { p50: 50, p99: 50, max: 50 },
+      },
+    });
+    const text = formatSummary(summary);
+    expect(text).toContain('By kind    kind    requests  succeeded  failed      dice  latency p50     p99');
+    expect(text).toContain('           single         3          1       2         3        20 ms    30 ms');
+    expect(text).toContain('           batch          1          1       0         4        50 ms    50 ms');
+  });
+
   it('names the slowest request and the first failure by trace id', () => {
-    expect(summary.slowest).toEqual({ trace_id: 'd'.repeat(32), die: 'risky', status: '200', latency_ms: 50 });
-    expect(summary.failed).toEqual({ trace_id: 'b'.repeat(32), die: 'extreme', status: '500', latency_ms: 30 });
+    expect(summary.slowest).toEqual({
+      trace_id: 'd'.repeat(32),
+      die: 'risky',
+      kind: 'batch',
+      dice: 4,
+      status: '200',
+      latency_ms: 50,
+    });
+    expect(summary.failed).toEqual({
+      trace_id: 'b'.repeat(32),
+      die: 'extreme',
+      kind: 'single',
+      dice: 1,
+      status: '500',
+      latency_ms: 30,
+    });
   });
 
   it('prints a readable summary with the trace ids and the seed', () => {
@@ -107,7 +156,8 @@ describe('run statistics and summary', () => {
     expect(text).toContain('Requests   4 in 2 s, 2 req/s');
     expect(text).toContain('Failed     2 (50%): 500 x 1, timeout x 1');
     expect(text).toMatch(/extreme\s+2\s+0\s+2\s+\(500 x 1, timeout x 1\)/);
-    expect(text).toContain(`Slowest    trace ${'d'.repeat(32)}`);
+    expect(text).toContain(`Slowest    trace ${'d'.repeat(32)}  50 ms, risky x4, 200`);
+    expect(text).toContain('50% of users roll batches of up to 5');
     expect(text).toContain(`A failure  trace ${'b'.repeat(32)}`);
     expect(text).toContain('--seed 9');
   });

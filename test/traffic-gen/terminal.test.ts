@@ -97,7 +97,15 @@ describe('traffic-gen terminal output', () => {
       const progress = new Progress({ terminal, logger: output(terminal), stats, describe: () => 'users 1/2 done' });
       stats.recordStart();
       stats.recordStart();
-      stats.record({ die: 'fair', ok: false, status: '500', latencyMs: 5, traceId: undefined });
+      stats.record({
+        die: 'fair',
+        kind: 'single',
+        dice: 1,
+        ok: false,
+        status: '500',
+        latencyMs: 5,
+        traceId: undefined,
+      });
       await vi.advanceTimersByTimeAsync(5_000);
       progress.stop();
       expect(written()).toMatch(
@@ -123,7 +131,7 @@ describe('traffic-gen progress with JSON logs', () => {
         describe: () => 'of 30s  target 5/s',
       });
       stats.recordStart();
-      stats.record({ die: 'fair', ok: true, status: '200', latencyMs: 5, traceId: undefined });
+      stats.record({ die: 'fair', kind: 'single', dice: 1, ok: true, status: '200', latencyMs: 5, traceId: undefined });
       await vi.advanceTimersByTimeAsync(5_000);
       progress.stop();
       const lines = written()

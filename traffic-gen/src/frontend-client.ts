@@ -13,6 +13,12 @@ export type RollOutcome =
   /** Stopped by traffic-gen itself (a second Ctrl-C); not a result of the system. */
   | { ok: false; status: 'aborted'; detail: string; traceId: undefined };
 
+/** A batch (`GET /roll-async`): every roll and their total, or how it failed (a roll that failed fails the batch). */
+export type BatchOutcome =
+  | { ok: true; rolls: number[]; total: number; traceId: string | undefined }
+  | { ok: false; status: FailureStatus; detail: string; traceId: string | undefined }
+  | { ok: false; status: 'aborted'; detail: string; traceId: undefined };
+
 export type DiceListing = { ok: true; identifiers: string[] } | { ok: false; status: FailureStatus; detail: string };
 
 /** What GET /info says the service is (every Dice Roller service answers it). */
@@ -128,6 +134,19 @@ export class FrontendClient {
       };
     });
     return answer;
+  }
+
+  /** GET /roll-async?die=...&times=...: `times` rolls of `die` at once; `stop` as for roll(). */
+  async rollBatch(die: string, times: number, stop?: AbortSignal): Promise<BatchOutcome> {
+    return this.get('/roll-async', { die, times: String(times) }, stop, (response): BatchOutcome => {
+      const traceId = textField(response.body, 'trace_id');
+      const rolls = field(response.body, 'rolls');
+      const total = field(response.body, 'total');
+      const valid = Array.isArray(rolls) && rolls.length === times && rolls.every((roll) => typeof roll === 'number');
+      if (response.status === 200 && valid && typeof total === 'number') return { ok: true, rolls, total, traceId };
+      if (response.status >= 400) return problem(response);
+      return { ok: false, status: 'invalid_response', detail: `unexpected answer (HTTP ${response.status})`, traceId };
+    });
   }
 
   /**

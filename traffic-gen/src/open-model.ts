@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { OpenModelOptions } from './options';
 import type { Random } from './random';
 import type { Stats } from './stats';
-import type { Roll } from './traced-roll';
+import { drawBatchSize, type Roll } from './traced-roll';
 
 export interface OpenModelDependencies {
   roll: Roll;
@@ -32,7 +32,10 @@ export class OpenModel {
   drainSeconds = 0;
 
   constructor(
-    private readonly options: Pick<OpenModelOptions, 'rate' | 'durationSeconds' | 'maxInFlight'>,
+    private readonly options: Pick<
+      OpenModelOptions,
+      'rate' | 'durationSeconds' | 'maxInFlight' | 'batchShare' | 'maxBatchSize'
+    >,
     private readonly deps: OpenModelDependencies,
   ) {}
 
@@ -76,8 +79,13 @@ export class OpenModel {
     return (performance.now() - this.startedAt) / 1000;
   }
 
+  /** One arrival: one die, or (a `batchShare` of them) a batch of dice at once. */
   private send(): void {
-    const request = this.deps.roll(this.deps.random.pick(this.deps.dice)).finally(() => this.inFlight.delete(request));
+    const { random, dice, roll } = this.deps;
+    const die = random.pick(dice);
+    const { batchShare, maxBatchSize } = this.options;
+    const batchSize = random.next() < batchShare ? drawBatchSize(random, maxBatchSize) : undefined;
+    const request = roll(die, batchSize).finally(() => this.inFlight.delete(request));
     this.inFlight.add(request);
   }
 }

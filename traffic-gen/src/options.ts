@@ -14,6 +14,13 @@ export interface CommonOptions {
   seed: number | undefined;
   /** Per-request limit, seconds. */
   timeoutSeconds: number;
+  /**
+   * The share of simulated users who roll batches (GET /roll-async) rather than one
+   * die at a time (user model), or of arrivals that are batches (open model).
+   */
+  batchShare: number;
+  /** A batch has between 2 and this many dice (1 to 20). */
+  maxBatchSize: number;
   json: boolean;
 }
 
@@ -47,7 +54,12 @@ export const DEFAULTS = {
   thinkTime: { min: 0.5, max: 2 },
   timeoutSeconds: 10,
   maxInFlight: 256,
+  batchShare: 0.3,
+  maxBatchSize: 10,
 } as const;
+
+/** The most dice one `/roll-async` request may ask for, by the frontend's contract. */
+export const MAX_BATCH_SIZE = 20;
 
 export const USAGE = `Usage: traffic-gen [options]
 
@@ -72,6 +84,9 @@ Both models:
   --dice a,b            roll only these dice (default: every die the system offers)
   --seed N              seed of the random source (0 to 4294967295), to repeat a run
   --timeout S           seconds before a request counts as a timeout (default ${DEFAULTS.timeoutSeconds})
+  --batch-share P       share of users (open model: of arrivals) who roll a batch of dice
+                        at once, GET /roll-async, rather than one die (0 to 1, default ${DEFAULTS.batchShare})
+  --max-batch N         a batch has 2 to N dice (1 to ${MAX_BATCH_SIZE}, default ${DEFAULTS.maxBatchSize})
   --json                print the final summary as one JSON object on stdout;
                         progress and logs go to stderr
   -h, --help            show this help
@@ -97,6 +112,8 @@ const OPTION_SPEC = {
   dice: { type: 'string' },
   seed: { type: 'string' },
   timeout: { type: 'string' },
+  'batch-share': { type: 'string' },
+  'max-batch': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -113,6 +130,14 @@ function integer(name: string, value: string, min: number, max: number): number 
   const parsed = Number(value);
   if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${value}")`);
+  }
+  return parsed;
+}
+
+function share(name: string, value: string): number {
+  const parsed = Number(value);
+  if (!DECIMAL.test(value) || parsed > 1) {
+    throw new UsageError(`--${name} must be a number from 0 to 1 (got "${value}")`);
   }
   return parsed;
 }
@@ -195,6 +220,11 @@ export function parseCommand(argv: readonly string[]): Command {
     dice: values.dice === undefined ? undefined : parseDice(values.dice),
     seed: values.seed === undefined ? undefined : integer('seed', values.seed, 0, MAX_SEED),
     timeoutSeconds: values.timeout === undefined ? DEFAULTS.timeoutSeconds : parseDuration('timeout', values.timeout),
+    batchShare: values['batch-share'] === undefined ? DEFAULTS.batchShare : share('batch-share', values['batch-share']),
+    maxBatchSize:
+      values['max-batch'] === undefined
+        ? DEFAULTS.maxBatchSize
+        : integer('max-batch', values['max-batch'], 1, MAX_BATCH_SIZE),
     json: values.json === true,
   };
 

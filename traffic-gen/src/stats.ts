@@ -1,9 +1,15 @@
 import type { FailureStatus } from './frontend-client';
 import { LatencyHistogram } from './latency-histogram';
 
+/** A single roll (`GET /roll`) or a batch of dice rolled at once (`GET /roll-async`). */
+export type RollKind = 'single' | 'batch';
+
 /** One finished request, as the statistics and the summary see it. */
 export interface RollResult {
   die: string;
+  kind: RollKind;
+  /** How many dice the request rolled: 1, or the batch's size. */
+  dice: number;
   ok: boolean;
   /** "200", another HTTP status, or how the request failed without one. */
   status: '200' | FailureStatus;
@@ -23,12 +29,24 @@ export interface Tally {
 export interface NotableRequest {
   traceId: string | undefined;
   die: string;
+  kind: RollKind;
+  dice: number;
   status: string;
   latencyMs: number;
 }
 
+/** The requests of one kind: their count, the dice they rolled, and their latency. */
+export interface KindTally extends Tally {
+  dice: number;
+  latency: LatencyHistogram;
+}
+
 function emptyTally(): Tally {
   return { requests: 0, successes: 0, failures: 0, failuresByStatus: {} };
+}
+
+function emptyKindTally(): KindTally {
+  return { ...emptyTally(), dice: 0, latency: new LatencyHistogram() };
 }
 
 function count(tally: Tally, result: RollResult): void {
@@ -49,6 +67,7 @@ function count(tally: Tally, result: RollResult): void {
 export class Stats {
   readonly total: Tally = emptyTally();
   readonly byDie = new Map<string, Tally>();
+  readonly byKind: Record<RollKind, KindTally> = { single: emptyKindTally(), batch: emptyKindTally() };
   readonly latency = new LatencyHistogram();
   slowest: NotableRequest | undefined;
   /** The first failed request. */
@@ -79,8 +98,13 @@ export class Stats {
       this.byDie.set(result.die, tally);
     }
     count(tally, result);
+    const kind = this.byKind[result.kind];
+    count(kind, result);
+    kind.dice += result.dice;
+    kind.latency.record(result.latencyMs);
     this.latency.record(result.latencyMs);
-    const notable = { traceId: result.traceId, die: result.die, status: result.status, latencyMs: result.latencyMs };
+    const { traceId, die, kind: rollKind, dice, status, latencyMs } = result;
+    const notable = { traceId, die, kind: rollKind, dice, status, latencyMs };
     if (this.slowest === undefined || result.latencyMs > this.slowest.latencyMs) this.slowest = notable;
     if (!result.ok && this.failed === undefined) this.failed = notable;
   }

@@ -1,5 +1,5 @@
 import type { RunOptions } from './options';
-import type { NotableRequest, Stats, Tally } from './stats';
+import type { KindTally, NotableRequest, RollKind, Stats, Tally } from './stats';
 
 /** Resources traffic-gen itself used during the run. */
 export interface OwnUsage {
@@ -28,9 +28,17 @@ interface TallyJson {
   failures_by_status: Record<string, number>;
 }
 
+/** Single rolls and batches apart: their counts, the dice they rolled, their latency. */
+interface KindJson extends TallyJson {
+  dice: number;
+  latency_ms: { p50: number; p99: number; max: number };
+}
+
 interface NotableJson {
   trace_id: string | null;
   die: string;
+  kind: RollKind;
+  dice: number;
   status: string;
   latency_ms: number;
 }
@@ -45,6 +53,7 @@ export interface Summary extends TallyJson {
   interrupted: boolean;
   elapsed_s: number;
   by_die: Record<string, TallyJson>;
+  by_kind: Record<RollKind, KindJson>;
   latency_ms: { min: number; mean: number; p50: number; p95: number; p99: number; max: number };
   /**
    * `achieved` is over `window_s`: the whole run for the user model; for the open model,
@@ -82,18 +91,33 @@ function tallyJson(tally: Tally): TallyJson {
   };
 }
 
+function kindJson(tally: KindTally): KindJson {
+  const { latency } = tally;
+  return {
+    ...tallyJson(tally),
+    dice: tally.dice,
+    latency_ms: { p50: round(latency.percentile(50)), p99: round(latency.percentile(99)), max: round(latency.max) },
+  };
+}
+
 function notableJson(request: NotableRequest | undefined): NotableJson | null {
   if (request === undefined) return null;
   return {
     trace_id: request.traceId ?? null,
     die: request.die,
+    kind: request.kind,
+    dice: request.dice,
     status: request.status,
     latency_ms: round(request.latencyMs),
   };
 }
 
 function settings(options: RunOptions): Record<string, unknown> {
-  const common = { timeout_s: options.timeoutSeconds };
+  const common = {
+    timeout_s: options.timeoutSeconds,
+    batch_share: options.batchShare,
+    max_batch: options.maxBatchSize,
+  };
   return options.model === 'users'
     ? { ...common, users: options.users, max_rolls: options.maxRolls, think_time_s: options.thinkTime }
     : {
@@ -121,6 +145,7 @@ export function buildSummary(stats: Stats, context: RunContext): Summary {
     elapsed_s: round(seconds, 3),
     ...tallyJson(stats.total),
     by_die: Object.fromEntries([...stats.byDie].map(([die, tally]) => [die, tallyJson(tally)])),
+    by_kind: { single: kindJson(stats.byKind.single), batch: kindJson(stats.byKind.batch) },
     latency_ms: {
       min: round(latency.min),
       mean: round(latency.mean),
@@ -165,13 +190,19 @@ function ms(value: number): string {
 
 function describeModel(summary: Summary): string {
   const s = summary.settings;
+  const batches = `${round(Number(s.batch_share) * 100)}% ${summary.model === 'users' ? 'of users' : 'of arrivals'} roll batches of up to ${s.max_batch}`;
   if (summary.model === 'users') {
     const think = s.think_time_s as { min: number; max: number };
     const thinkText = think.max === 0 ? 'no think time' : `think time ${think.min}-${think.max} s`;
-    return `user model: ${s.users} users, 1-${s.max_rolls} rolls each, ${thinkText}`;
+    return `user model: ${s.users} users, 1-${s.max_rolls} rolls each, ${thinkText}; ${batches}`;
   }
   const duration = s.duration_s === null ? 'until stopped' : `for ${s.duration_s} s`;
-  return `open model: ${s.rate} req/s ${duration}, at most ${s.max_in_flight} in flight`;
+  return `open model: ${s.rate} req/s ${duration}, at most ${s.max_in_flight} in flight; ${batches}`;
+}
+
+/** "risky", or "risky x5" for a batch of five. */
+function whatWasRolled({ die, kind, dice }: NotableJson): string {
+  return kind === 'single' ? die : `${die} x${dice}`;
 }
 
 function describeRate(summary: Summary): string {
@@ -206,17 +237,30 @@ export function formatSummary(summary: Summary): string {
       `${die.padEnd(width)}  ${String(tally.requests).padStart(8)}  ${String(tally.successes).padStart(9)}  ${String(tally.failures).padStart(6)}${byStatus}`,
     );
   }
+  const { single, batch } = summary.by_kind;
+  add('By kind', `kind    requests  succeeded  failed      dice  latency p50     p99`);
+  for (const [kind, tally] of [
+    ['single', single],
+    ['batch', batch],
+  ] as const) {
+    add(
+      '',
+      `${kind.padEnd(6)}  ${String(tally.requests).padStart(8)}  ${String(tally.successes).padStart(9)}  ${String(tally.failures).padStart(6)}` +
+        `  ${String(tally.dice).padStart(8)}  ${(tally.requests === 0 ? '-' : ms(tally.latency_ms.p50)).padStart(11)}` +
+        `  ${(tally.requests === 0 ? '-' : ms(tally.latency_ms.p99)).padStart(7)}`,
+    );
+  }
   if (summary.requests > 0) {
     const l = summary.latency_ms;
     add('Latency', `p50 ${ms(l.p50)}  p95 ${ms(l.p95)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  (mean ${ms(l.mean)})`);
   }
   if (summary.slowest !== null) {
-    const { trace_id, die, status, latency_ms } = summary.slowest;
-    add('Slowest', `trace ${trace_id ?? '(none)'}  ${ms(latency_ms)}, ${die}, ${status}`);
+    const { trace_id, status, latency_ms } = summary.slowest;
+    add('Slowest', `trace ${trace_id ?? '(none)'}  ${ms(latency_ms)}, ${whatWasRolled(summary.slowest)}, ${status}`);
   }
   if (summary.failed !== null) {
-    const { trace_id, die, status } = summary.failed;
-    add('A failure', `trace ${trace_id ?? '(none)'}  ${die}, ${status}`);
+    const { trace_id, status } = summary.failed;
+    add('A failure', `trace ${trace_id ?? '(none)'}  ${whatWasRolled(summary.failed)}, ${status}`);
   }
   const usage = summary.own_usage;
   add(

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@dice-roller/telemetry';
 import type { UserModelOptions } from './options';
 import type { Random } from './random';
-import type { Roll } from './traced-roll';
+import { drawBatchSize, type Roll } from './traced-roll';
 
 export interface UserModelDependencies {
   roll: Roll;
@@ -26,14 +26,18 @@ async function pause(seconds: number, signal: AbortSignal): Promise<void> {
 /**
  * The closed model, as the seed ran it: `users` simulated users at once, each
  * rolling between 1 and `maxRolls` times, a random die each time, with a think
- * time between rolls. Each user draws from its own random stream, so with the same
+ * time between rolls. A share of the users (`batchShare`) roll a batch of dice each
+ * time instead of one. Each user draws from its own random stream, so with the same
  * seed every user makes the same choices whatever the timing of the others.
  */
 export class UserModel {
   usersDone = 0;
 
   constructor(
-    private readonly options: Pick<UserModelOptions, 'users' | 'maxRolls' | 'thinkTime'>,
+    private readonly options: Pick<
+      UserModelOptions,
+      'users' | 'maxRolls' | 'thinkTime' | 'batchShare' | 'maxBatchSize'
+    >,
     private readonly deps: UserModelDependencies,
   ) {}
 
@@ -52,17 +56,20 @@ export class UserModel {
     const random = this.deps.random.derive(id);
     const { min, max } = this.options.thinkTime;
     const rolls = random.integer(1, this.options.maxRolls);
+    const rollsBatches = random.next() < this.options.batchShare;
     let successes = 0;
     let failures = 0;
     for (let done = 0; done < rolls; done++) {
       if (done > 0) await pause(random.between(min, max), stop);
       if (stop.aborted) return;
-      const result = await roll(random.pick(dice), { 'traffic_gen.user': id });
+      const die = random.pick(dice);
+      const batchSize = rollsBatches ? drawBatchSize(random, this.options.maxBatchSize) : undefined;
+      const result = await roll(die, batchSize, { 'traffic_gen.user': id });
       if (result === undefined) return;
       if (result.ok) successes += 1;
       else failures += 1;
     }
     this.usersDone += 1;
-    logger.info({ user: id, rolls, successes, failures }, 'User completed');
+    logger.info({ user: id, rolls, batches: rollsBatches, successes, failures }, 'User completed');
   }
 }
