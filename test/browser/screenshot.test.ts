@@ -33,18 +33,20 @@ afterAll(async () => {
 
 const historyRows = () => page.locator('#history-rows tr');
 
-/** Picks a die, presses Roll, and resolves with the answer's status once the page shows it. */
-async function roll(die: string): Promise<number> {
+/** Picks a die and how many, presses Roll, and resolves with the answer's status once the page shows it. */
+async function roll(die: string, times = 1): Promise<number> {
   const before = await historyRows().count();
   await page.getByRole('combobox', { name: 'Die' }).selectOption(die);
-  const response = page.waitForResponse((candidate) => new URL(candidate.url()).pathname === '/roll');
+  await page.getByRole('spinbutton', { name: 'How many dice' }).fill(String(times));
+  const path = times === 1 ? '/roll' : '/roll-async';
+  const response = page.waitForResponse((candidate) => new URL(candidate.url()).pathname === path);
   await page.getByRole('button', { name: 'Roll', exact: true }).click();
   await expect.poll(() => historyRows().count(), { timeout: WAIT_MS, interval: 50 }).toBe(Math.min(before + 1, 10));
   return (await response).status();
 }
 
 describe('the README screenshot', () => {
-  it('shows the shipped dice, a failure among the rolls, and no Grafana links without GRAFANA_URL', async () => {
+  it('shows the shipped dice, a failure, a batch side by side, and no Grafana links without GRAFANA_URL', async () => {
     await page.goto(chain.frontend.url);
     await expect
       .poll(
@@ -59,7 +61,7 @@ describe('the README screenshot', () => {
     let failed = false;
     for (let attempt = 0; attempt < MAX_EXTREME_ROLLS && !failed; attempt++) failed = (await roll('extreme')) === 500;
     expect(failed).toBe(true);
-    await roll('fair');
+    expect(await roll('fair', 5)).toBe(200);
     await page.mouse.move(0, 0);
     expect(await page.getByRole('link', { name: /Grafana/ }).count()).toBe(0);
     expect(report.errors).toEqual([]);
