@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultName } from '../../fault-lab/src/faults';
 import { allFaultsOff, faultFlag, writeFlagDocument } from '../../fault-lab/src/flag-file';
-import { allSelection, interpolate, loadDashboards, syntaxErrors } from '../support/dashboards';
+import { allSelection, interpolate, loadDashboards, panelsOf, syntaxErrors } from '../support/dashboards';
 import { eventually, type PrometheusServer } from '../support/prometheus';
 import { type Chain, startChain } from '../support/service-process';
 import { startStackPrometheus } from '../support/stack-prometheus';
@@ -13,9 +13,12 @@ import { startStackPrometheus } from '../support/stack-prometheus';
  * The dashboard's fault windows against the real Prometheus: the three services
  * scraped with the stack's jobs, two faults switched on and off in turn through a
  * temporary flag file, then the dashboard's own annotation query, as Grafana runs
- * it (a range query), must return each fault over its window and nowhere else.
+ * it (a range query), must return each fault over its window and nowhere else;
+ * and under the event-loop fault's band, the panel its runbook entry names moves.
  */
 
+/** The event-loop fault's burn per roll, long enough to stand out of any machine's noise. */
+const BURN_MS = 200;
 const directory = mkdtempSync(path.join(tmpdir(), 'fault-annotations-'));
 const flagFile = path.join(directory, 'faults.flagd.json');
 let chain: Chain;
@@ -36,12 +39,18 @@ async function scraped(job: string, fault: FaultName): Promise<number | undefine
   return sample === undefined ? undefined : Number(sample.value[1]);
 }
 
-/** Switches `fault` on, waits until Prometheus has scraped it on for a few seconds, then off again. */
+/** Rolls through the frontend, one after another, for `ms`. */
+async function rollFor(ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) await (await fetch(`${chain.frontend.url}/roll?die=fair`)).arrayBuffer();
+}
+
+/** Switches `fault` on, rolls while Prometheus scrapes it on for a few seconds, then switches it off. */
 async function window(job: string, fault: FaultName, value: number): Promise<{ on: number; off: number }> {
   const on = Date.now() / 1000;
   setFaults({ [fault]: value });
   await eventually(`${fault} scraped on`, async () => ((await scraped(job, fault)) === 1 ? true : undefined));
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await rollFor(3_000);
   setFaults();
   await eventually(`${fault} scraped off`, async () => ((await scraped(job, fault)) === 0 ? true : undefined));
   return { on, off: Date.now() / 1000 };
@@ -75,7 +84,7 @@ describe("the dashboard's fault windows", () => {
 
   it('return each fault over the time it was switched on, and nothing while every fault is off', async () => {
     const slow = await window('die-service', 'die-service-slow', 200);
-    const blocked = await window('dice-roller', 'dice-roller-event-loop-block', 5);
+    const blocked = await window('dice-roller', 'dice-roller-event-loop-block', BURN_MS);
 
     // As Grafana runs it with "All" services selected.
     const services = [...new Set((await prometheus.query('http_requests_total')).map((s) => s.metric.job as string))];
@@ -100,5 +109,15 @@ describe("the dashboard's fault windows", () => {
     }
     // The query names the fault in its only label, which the annotation's title and tag use.
     for (const series of result.result) expect(Object.keys(series.metric)).toEqual(['fault']);
+
+    // Under the band, the runbook's panel moves: Runtime -> Event-loop lag p99, as the dashboard queries it.
+    const lagPanel = panelsOf(dashboard as NonNullable<typeof dashboard>).find((p) => p.title === 'Event-loop lag p99');
+    const lagExpr = interpolate(String(lagPanel?.targets?.[0]?.expr), { service: 'dice-roller' });
+    const lag = await prometheus.api<{ result: { metric: Record<string, string>; values: [number, string][] }[] }>(
+      'query_range',
+      { query: lagExpr, start: String(blocked.on), end: String(blocked.off), step: '1' },
+    );
+    const worst = Math.max(...(lag.result[0]?.values ?? []).map(([, v]) => Number(v)));
+    expect(worst).toBeGreaterThanOrEqual((BURN_MS * 0.9) / 1000);
   });
 });
