@@ -184,8 +184,11 @@ export function startService(name: ServiceName, options: StartOptions = {}): Pro
   });
 }
 
+/** How long a service may take to start before a test gives up on it. */
+const STARTUP_TIMEOUT_MS = 30_000;
+
 /** Polls `GET /health` until it answers 200; rejects if the process exits or after `timeoutMs`. */
-async function waitUntilHealthy(service: ServiceProcess, timeoutMs = 20_000): Promise<void> {
+async function waitUntilHealthy(service: ServiceProcess, timeoutMs = STARTUP_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (!service.alive) throw new Error(`${service.name} exited during start-up`);
@@ -228,7 +231,10 @@ export async function startNodeProcess(
     await waitUntilHealthy(service).catch((error: Error) => {
       throw new Error(`${error.message}; see ${logFile}`);
     });
-  } else if (waitUntilStarted) await service.waitForLog((line) => line.message === 'Service started');
+  } else if (waitUntilStarted) {
+    // Generous: on a busy 2-core machine a service can take many seconds to load.
+    await service.waitForLog((line) => line.message === 'Service started', STARTUP_TIMEOUT_MS);
+  }
   return service;
 }
 

@@ -10,6 +10,8 @@ interface Classified {
   /** For a 5xx, the server span's status message and `error.type` (the problem type, or the exception's type). */
   failure: Failure;
   logFields: Record<string, unknown>;
+  /** Set for an error nobody expected (a bug): recorded on the span with its stack. */
+  unexpected?: Error | true;
 }
 
 interface HttpError {
@@ -87,6 +89,7 @@ function classify(error: unknown): Classified {
     failure:
       error instanceof Error ? { message: error.message, type: error.name } : { message: String(error), type: 'Error' },
     logFields: { error },
+    unexpected: error instanceof Error ? error : true,
   };
 }
 
@@ -110,16 +113,17 @@ export function errorPath({ logger, traceIdInProblems }: ErrorPathOptions): Erro
       next(error);
       return;
     }
-    const { problem, failure, logFields } = classify(error);
-    const unexpected = problem.type === ProblemType.internalError;
+    const { problem, failure, logFields, unexpected } = classify(error);
     // Semantic conventions: a 4xx is the client's error, not the server span's.
-    if (problem.status >= 500) recordFailure(res, failure, unexpected && error instanceof Error ? error : undefined);
-    const fields = { ...logFields, problem_type: problem.type, status: problem.status, path: req.path };
-    if (problem.status >= 500) {
-      logger.error(fields, unexpected ? 'Unhandled error while serving a request' : problem.detail);
+    if (problem.status >= 500) recordFailure(res, failure, unexpected instanceof Error ? unexpected : undefined);
+    const fields = { ...logFields, problem_type: problem.type, status: problem.status };
+    if (unexpected !== undefined) {
+      logger.error({ ...fields, path: req.path }, 'Unhandled error while serving a request');
+    } else if (problem.status >= 500) {
+      logger.error(fields, problem.detail);
     } else {
       logger.warn(fields, problem.detail);
     }
-    sendProblem(res, traceIdInProblems || unexpected ? withTraceId(problem) : problem);
+    sendProblem(res, traceIdInProblems || unexpected !== undefined ? withTraceId(problem) : problem);
   };
 }
