@@ -118,10 +118,13 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** What autocannon reports (its typings, bench/lib/autocannon.d.ts, name only the function). */
+type LoadResult = Parameters<Parameters<typeof autocannon>[1]>[1];
+
 async function cpuPerRequest(service: Service, seconds: number): Promise<number> {
   const pid = service.child.pid as number;
   const before = cpuSeconds(pid);
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+  const result = await new Promise<LoadResult>((resolve, reject) => {
     autocannon({ url: `${service.url}/dice?identifier=fair`, connections: 16, duration: seconds }, (error, r) =>
       error === null ? resolve(r) : reject(error),
     );
