@@ -1,13 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type PrometheusServer } from '../support/prometheus';
+import { eventually, type PrometheusServer, runPromtool } from '../support/prometheus';
 import { type Chain, startChain } from '../support/service-process';
-import { APP_SERVICES } from '../support/stack';
+import { APP_SERVICES, loadProject } from '../support/stack';
 import { STACK_PROMETHEUS_YML, startStackPrometheus } from '../support/stack-prometheus';
 
 /**
  * The stack's Prometheus configuration, checked by promtool and then run by a
- * real Prometheus against the three services started on loopback.
+ * real Prometheus (the compose version, built by stack/build/build.sh) against
+ * the three services started on loopback. The collector's jobs are exercised by
+ * test/stack/collector.test.ts.
  */
 
 /** prom-client's default gauges named like counters; promtool flags them, nothing else may be flagged. */
@@ -78,14 +79,6 @@ afterAll(async () => {
   await chain?.stop();
 });
 
-function runPromtool(args: string[], input?: string) {
-  const result = spawnSync('promtool', args, { input, encoding: 'utf8', timeout: 30_000 });
-  if (result.error !== undefined) {
-    throw new Error(`cannot run promtool (install Debian's prometheus package): ${result.error.message}`);
-  }
-  return result;
-}
-
 describe('promtool', () => {
   it('accepts the stack Prometheus configuration', () => {
     const result = runPromtool(['check', 'config', STACK_PROMETHEUS_YML]);
@@ -109,6 +102,12 @@ describe('promtool', () => {
 });
 
 describe('a real Prometheus running the stack scrape jobs against the services', () => {
+  it('is the version the compose file runs', async () => {
+    const image = loadProject().services.get('prometheus')?.service.image ?? '';
+    const build = await prometheus.api<{ version: string }>('status/buildinfo');
+    expect(image).toBe(`prom/prometheus:v${build.version}`);
+  });
+
   it('scrapes every job without errors', async () => {
     const targets = await eventually('every target scraped and up', async () => {
       const active = await prometheus.activeTargets();

@@ -1,16 +1,33 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { stringify } from 'yaml';
 import { freePort } from './ports';
+import { repoPath } from './stack';
 
 /**
- * A real Prometheus server (the `prometheus` binary on PATH: Debian's package in
- * CI) on a free loopback port, with a temporary data directory and the given
- * configuration. A missing binary is an error, never a reason to skip.
+ * A real Prometheus server, the version the stack's compose file pins, built from
+ * its Go module by stack/build/build.sh, on a free loopback port, with a
+ * temporary data directory and the given configuration. A missing binary is an
+ * error, never a reason to skip.
  */
+
+export const PROMETHEUS_BIN = repoPath('stack', 'build', 'bin', 'prometheus');
+export const PROMTOOL_BIN = repoPath('stack', 'build', 'bin', 'promtool');
+
+function requireBinary(binary: string): string {
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: build it with stack/build/build.sh (needs Go)`);
+  return binary;
+}
+
+/** promtool of the same build, with `input` on its standard input. */
+export function runPromtool(args: string[], input?: string) {
+  const result = spawnSync(requireBinary(PROMTOOL_BIN), args, { input, encoding: 'utf8', timeout: 30_000 });
+  if (result.error !== undefined) throw new Error(`cannot run ${PROMTOOL_BIN}: ${result.error.message}`);
+  return result;
+}
 
 export interface PrometheusConfig {
   global?: Record<string, unknown>;
@@ -159,8 +176,7 @@ export async function eventually<T>(
 }
 
 /**
- * Starts Prometheus with exemplar storage and the remote-write receiver, as the
- * stack runs it. `config` receives the port Prometheus listens on (for its own
+ * Starts Prometheus with exemplar storage, as the stack runs it. `config` receives the port Prometheus listens on (for its own
  * scrape job) and returns the configuration to run.
  */
 export async function startPrometheus(config: (port: number) => PrometheusConfig): Promise<PrometheusServer> {
@@ -168,23 +184,21 @@ export async function startPrometheus(config: (port: number) => PrometheusConfig
   const dataDir = mkdtempSync(path.join(tmpdir(), 'prometheus-test-'));
   const configFile = path.join(dataDir, 'prometheus.yml');
   writeFileSync(configFile, stringify(config(port)));
+  const binary = requireBinary(PROMETHEUS_BIN);
   const child = spawn(
-    'prometheus',
+    binary,
     [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${path.join(dataDir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--enable-feature=exemplar-storage',
-      '--web.enable-remote-write-receiver',
       '--log.level=warn',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
-    child.once('error', (error) =>
-      reject(new Error(`cannot run prometheus (install Debian's prometheus package): ${error.message}`)),
-    );
+    child.once('error', (error) => reject(new Error(`cannot run ${binary}: ${error.message}`)));
   });
   try {
     await spawned;

@@ -1,20 +1,21 @@
 import path from 'node:path';
+import type { CollectorPorts } from './collector';
 import { type PrometheusConfig, type PrometheusServer, startPrometheus } from './prometheus';
 import type { Chain } from './service-process';
 import { readYaml, STACK_DIR } from './stack';
 
 /**
- * Debian's Prometheus running the stack's own scrape configuration
+ * The real Prometheus running the stack's own scrape configuration
  * (stack/prometheus/prometheus.yml), with each `service:port` target rewritten
- * to the service started on loopback and a short scrape interval, so that rate
- * windows fill in seconds. Jobs whose targets do not run here (the collector)
- * are left out and listed.
+ * to the process started on loopback and a short scrape interval, so that rate
+ * windows fill in seconds. The collector's two jobs (its own metrics, the span
+ * metrics) are kept when a collector runs, and left out otherwise.
  */
 
 export const STACK_PROMETHEUS_YML = path.join(STACK_DIR, 'prometheus', 'prometheus.yml');
 
-/** Jobs of the stack whose targets are not started by the tests. */
-export const JOBS_NOT_RUN_HERE = new Set(['otel-collector']);
+/** The jobs that scrape the collector. */
+export const COLLECTOR_JOBS = new Set(['otel-collector', 'span-metrics']);
 
 export interface StackPrometheus {
   prometheus: PrometheusServer;
@@ -22,7 +23,11 @@ export interface StackPrometheus {
   jobs: string[];
 }
 
-export async function startStackPrometheus(chain: Chain, scrapeInterval = '1s'): Promise<StackPrometheus> {
+export async function startStackPrometheus(
+  chain: Chain,
+  scrapeInterval = '1s',
+  collector?: CollectorPorts,
+): Promise<StackPrometheus> {
   const stack = readYaml<PrometheusConfig>(STACK_PROMETHEUS_YML);
   let jobs: string[] = [];
   const prometheus = await startPrometheus((port) => {
@@ -31,9 +36,15 @@ export async function startStackPrometheus(chain: Chain, scrapeInterval = '1s'):
       'dice-roller:8104': new URL(chain.diceRoller.url).host,
       'frontend:8105': new URL(chain.frontend.url).host,
       'localhost:9090': `127.0.0.1:${port}`,
+      ...(collector === undefined
+        ? {}
+        : {
+            'otel-collector:8888': `127.0.0.1:${collector.telemetry}`,
+            'otel-collector:8889': `127.0.0.1:${collector.spanMetrics}`,
+          }),
     };
     const scrapeConfigs = stack.scrape_configs
-      .filter((job) => !JOBS_NOT_RUN_HERE.has(job.job_name))
+      .filter((job) => collector !== undefined || !COLLECTOR_JOBS.has(job.job_name))
       .map((job) => ({
         ...job,
         static_configs: (job.static_configs ?? []).map((group) => ({

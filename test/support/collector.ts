@@ -1,0 +1,153 @@
+import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { freePort } from './ports';
+import { repoPath, STACK_DIR } from './stack';
+
+/**
+ * The real OpenTelemetry Collector: the binary stack/build/build.sh builds from
+ * the Go modules of the release the compose file pins, run with the shipped
+ * stack/otel-collector/config.yaml. Only addresses change, the collector's own
+ * way (`--set`): it listens on loopback ports and sends traces to a test
+ * receiver in Tempo's place. A missing binary is an error, never a reason to skip.
+ */
+
+export const COLLECTOR_BIN = repoPath('stack', 'build', 'bin', 'otelcol-dice-roller');
+export const COLLECTOR_CONFIG = path.join(STACK_DIR, 'otel-collector', 'config.yaml');
+export const COLLECTOR_SERVICEGRAPH_CONFIG = path.join(STACK_DIR, 'otel-collector', 'servicegraph.yaml');
+
+/** Where the shipped config sends traces (Tempo's OTLP/HTTP endpoint), and where it exposes span metrics. */
+export const TEMPO_EXPORTER = 'otlp_http/tempo';
+export const SPAN_METRICS_EXPORTER = 'prometheus';
+
+/**
+ * The span metrics flushed each second instead of the shipped 15 s, so that they
+ * reach Prometheus within seconds of a request (a timing, not an address: the
+ * one other override the tests make).
+ */
+export const FAST_SPAN_METRICS_FLUSH = 'connectors::span_metrics::metrics_flush_interval=1s';
+
+const running = new Set<ChildProcessByStdio<null, Readable, Readable>>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function requireBinary(): string {
+  if (!existsSync(COLLECTOR_BIN)) {
+    throw new Error(`${COLLECTOR_BIN} is missing: build it with stack/build/build.sh (needs Go)`);
+  }
+  return COLLECTOR_BIN;
+}
+
+/** `otelcol validate` on the given config files, with the same overrides as a run. */
+export function validateCollectorConfig(configs: string[], set: string[] = []) {
+  return spawnSync(
+    requireBinary(),
+    ['validate', ...configs.map((c) => `--config=${c}`), ...set.map((s) => `--set=${s}`)],
+    {
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+}
+
+export interface CollectorPorts {
+  /** OTLP/HTTP receiver: the services' OTEL_EXPORTER_OTLP_ENDPOINT. */
+  otlpHttp: number;
+  otlpGrpc: number;
+  /** The prometheus exporter: span metrics (job "span-metrics"). */
+  spanMetrics: number;
+  /** The collector's own metrics (job "otel-collector"). */
+  telemetry: number;
+}
+
+export interface CollectorOptions {
+  /** The OTLP/HTTP endpoint that stands in for Tempo's. */
+  tempoEndpoint: string;
+  /** Reuse these ports (a restart); free ones otherwise. */
+  ports?: CollectorPorts;
+  /** Extra `--set` overrides. */
+  set?: string[];
+}
+
+export async function collectorPorts(): Promise<CollectorPorts> {
+  const [otlpHttp, otlpGrpc, spanMetrics, telemetry] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  return { otlpHttp, otlpGrpc, spanMetrics, telemetry };
+}
+
+/** The `--set` overrides that move every address of the shipped config to loopback. */
+export function loopbackOverrides(ports: CollectorPorts, tempoEndpoint: string): string[] {
+  return [
+    `receivers::otlp::protocols::http::endpoint=127.0.0.1:${ports.otlpHttp}`,
+    `receivers::otlp::protocols::grpc::endpoint=127.0.0.1:${ports.otlpGrpc}`,
+    `exporters::${TEMPO_EXPORTER}::endpoint=${tempoEndpoint}`,
+    `exporters::${SPAN_METRICS_EXPORTER}::endpoint=127.0.0.1:${ports.spanMetrics}`,
+    `service::telemetry::metrics::readers=[{pull: {exporter: {prometheus: {host: 127.0.0.1, port: ${ports.telemetry}}}}}]`,
+  ];
+}
+
+export class CollectorProcess {
+  private output = '';
+
+  constructor(
+    readonly ports: CollectorPorts,
+    private readonly child: ChildProcessByStdio<null, Readable, Readable>,
+  ) {
+    running.add(child);
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-50_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.once('exit', () => running.delete(child));
+  }
+
+  /** The services' OTEL_EXPORTER_OTLP_ENDPOINT. */
+  get otlpEndpoint(): string {
+    return `http://127.0.0.1:${this.ports.otlpHttp}`;
+  }
+
+  /** What the collector logged, for failure messages. */
+  get log(): string {
+    return this.output;
+  }
+
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Starts the collector on the shipped config and resolves once it says it is ready. */
+export async function startCollector({ tempoEndpoint, ports, set = [] }: CollectorOptions): Promise<CollectorProcess> {
+  const chosen = ports ?? (await collectorPorts());
+  const child = spawn(
+    requireBinary(),
+    [`--config=${COLLECTOR_CONFIG}`, ...[...loopbackOverrides(chosen, tempoEndpoint), ...set].map((s) => `--set=${s}`)],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const collector = new CollectorProcess(chosen, child);
+  const deadline = Date.now() + 30_000;
+  while (!collector.log.includes('Everything is ready')) {
+    if (collector.exited || Date.now() > deadline) {
+      await collector.stop();
+      throw new Error(`the collector did not become ready (exited: ${collector.exited}):\n${collector.log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return collector;
+}
