@@ -73,7 +73,11 @@ describe('one roll through the frontend', () => {
     expect([frontendServer.name, rollerServer.name, dieServer.name]).toEqual(['GET /roll', 'GET /roll', 'GET /dice']);
     expect(spans.filter((span) => span.kind === 'internal')).toEqual([]);
     for (const span of [frontendServer, rollerServer, dieServer]) {
-      expect(span.resource).toMatchObject({ 'service.version': '1.0.0' });
+      expect(span.resource).toMatchObject({
+        'service.version': '1.0.0',
+        'telemetry.sdk.language': 'nodejs',
+        'telemetry.sdk.name': 'opentelemetry',
+      });
       expect(span.resource['service.instance.id']).toMatch(/^[0-9a-f-]{36}$/);
     }
   });

@@ -3,7 +3,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
-import { envDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, envDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { SdkHandle } from './sdk-handle';
@@ -61,11 +61,14 @@ export function startTelemetrySdk(identity: ServiceIdentity): SdkHandle {
   const otelMetrics = new PrometheusExporter({ preventServerStart: true });
 
   const sdk = new NodeSDK({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: identity.name,
-      [ATTR_SERVICE_VERSION]: identity.version,
-      [ATTR_SERVICE_INSTANCE_ID]: identity.instanceId,
-    }),
+    // On top of the default resource (telemetry.sdk.*), which a resource of our own would replace.
+    resource: defaultResource().merge(
+      resourceFromAttributes({
+        [ATTR_SERVICE_NAME]: identity.name,
+        [ATTR_SERVICE_VERSION]: identity.version,
+        [ATTR_SERVICE_INSTANCE_ID]: identity.instanceId,
+      }),
+    ),
     // Synchronous detectors only (an async one, such as the host detector's
     // host.id, is not settled when the first spans and metrics are exported), and
     // envDetector last, so OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
