@@ -1,9 +1,9 @@
-import { parseServerTiming } from '@dice-roller/telemetry';
 import { DiceRollerClient } from 'dice-roller/client';
 import { DieServiceClient } from 'die-service/client';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp as createDiceRollerApp } from '../../dice-roller/src/app';
+import { parseServerTiming } from '../../telemetry/src/service-kit/server-timing-header';
 import { captureLogger } from '../../test/support/capture-logger';
 import { unreachableUrl } from '../../test/support/free-url';
 import { type Listening, listen, listenDieService, listenSilently } from '../../test/support/in-process';

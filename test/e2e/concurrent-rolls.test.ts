@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseServerTiming } from '@dice-roller/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseServerTiming } from '../../telemetry/src/service-kit/server-timing-header';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import { type Chain, REPO_ROOT, type ServiceProcess, startChain } from '../support/service-process';
 

@@ -3,7 +3,7 @@ export { ConfigError, readInteger, readLogLevel, readOptionalUrl, readPort, read
 export { type Problem, ProblemError, ProblemType } from './problem';
 export { optionalQueryParam, type QueryParamRule, requiredQueryParam } from './query';
 export { runServer } from './server-lifecycle';
-export { parseServerTiming, recordServerTimingPart } from './server-timing';
+export { recordServerTimingPart } from './server-timing';
 export { createServiceApp, type ReadinessCheck, type ServiceInfo } from './service-app';
 export { startService } from './start-service';
 export {

@@ -3,7 +3,7 @@ import { type SpanContext, TraceFlags, trace } from '@opentelemetry/api';
 import type { RequestHandler } from 'express';
 import { formatServerTiming, relayableEntries, type ServerTimingEntry } from './server-timing-header';
 
-export { parseServerTiming, serverTimingHeader } from './server-timing-header';
+export { serverTimingHeader } from './server-timing-header';
 
 /** The `Server-Timing` of one response (see server-timing-header.ts), filled in while the request is handled. */
 export class ServerTiming {
