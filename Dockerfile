@@ -9,20 +9,23 @@
 # Node.js 24 LTS on Debian 13 (trixie), slim variant; every stage uses the same image.
 ARG NODE_IMAGE=node:24.19.0-trixie-slim
 
-# ---- build: install the whole workspace (TypeScript included) and compile ----
-FROM ${NODE_IMAGE} AS build
-ARG WORKSPACE
-RUN test -n "$WORKSPACE" || { echo "--build-arg WORKSPACE=<die-service|dice-roller|frontend|traffic-gen> is required" >&2; exit 1; }
+# ---- manifests: every workspace's package.json, the base of the two stages below ----
+# npm ci needs every workspace's package.json that the lockfile names; copied
+# first, so the dependency layers are reused until a manifest or the lockfile changes.
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
-# Manifests first, so the dependency layer is reused until the lockfile changes.
-# npm ci needs every workspace's package.json that the lockfile names.
-COPY package.json package-lock.json tsconfig.base.json ./
+COPY package.json package-lock.json ./
 COPY telemetry/package.json telemetry/
 COPY fault-lab/package.json fault-lab/
 COPY die-service/package.json die-service/
 COPY dice-roller/package.json dice-roller/
 COPY frontend/package.json frontend/
 COPY traffic-gen/package.json traffic-gen/
+
+# ---- build: install the whole workspace (TypeScript included) and compile ----
+FROM manifests AS build
+ARG WORKSPACE
+RUN test -n "$WORKSPACE" || { echo "--build-arg WORKSPACE=<die-service|dice-roller|frontend|traffic-gen> is required" >&2; exit 1; }
 RUN npm ci --no-audit --no-fund
 # Every workspace's sources (.dockerignore keeps tests and build output out).
 COPY . .
@@ -35,17 +38,9 @@ RUN mkdir /out && for built in */dist; do \
     done
 
 # ---- runtime: production dependencies and compiled JavaScript only ----
-FROM ${NODE_IMAGE} AS runtime
+FROM manifests AS runtime
 ARG WORKSPACE
 ENV NODE_ENV=production
-WORKDIR /app
-COPY package.json package-lock.json ./
-COPY telemetry/package.json telemetry/
-COPY fault-lab/package.json fault-lab/
-COPY die-service/package.json die-service/
-COPY dice-roller/package.json dice-roller/
-COPY frontend/package.json frontend/
-COPY traffic-gen/package.json traffic-gen/
 RUN npm ci --omit=dev --workspace "$WORKSPACE" --no-audit --no-fund && npm cache clean --force
 COPY --from=build /out/ ./
 # Files stay owned by root: the process can read them, not change them.

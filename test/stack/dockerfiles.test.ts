@@ -87,13 +87,14 @@ const inStage = (stage: number, keyword: string) =>
 const { services } = loadProject();
 
 describe('the Dockerfile', () => {
-  it('builds in stages from one pinned Node.js 24 slim image: build, runtime, then one target per kind of image', () => {
+  it('builds in stages from one pinned Node.js 24 slim image: manifests, build, runtime, one target per kind of image', () => {
     const arg = instructions.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_IMAGE='));
     expect(arg?.args).toMatch(/^NODE_IMAGE=node:24\.\d+\.\d+-[a-z]+-slim$/);
     const froms = instructions.filter((i) => i.keyword === 'FROM').map((i) => i.args);
     expect(froms).toEqual([
-      `\${NODE_IMAGE} AS build`,
-      `\${NODE_IMAGE} AS runtime`,
+      `\${NODE_IMAGE} AS manifests`,
+      'manifests AS build',
+      'manifests AS runtime',
       'runtime AS traffic-gen',
       'runtime AS service',
     ]);
@@ -117,14 +118,13 @@ describe('the Dockerfile', () => {
     expect(fromBuild.map((i) => [i.stage, i.args])).toEqual([[stageOf('runtime'), '--from=build /out/ ./']]);
   });
 
-  it('copies every workspace manifest the lockfile needs, in the build and runtime stages', () => {
-    for (const stage of [stageOf('build'), stageOf('runtime')]) {
-      const copied = instructions
-        .filter((i) => i.stage === stage && i.keyword === 'COPY')
-        .flatMap((i) => copyParts(i).sources);
-      for (const workspace of WORKSPACES) expect(copied, `stage ${stage}`).toContain(`${workspace}/package.json`);
-      expect(copied).toContain('package-lock.json');
-    }
+  it('copies every workspace manifest the lockfile needs, and nothing else, before either npm ci', () => {
+    const copied = instructions
+      .filter((i) => i.stage === stageOf('manifests') && i.keyword === 'COPY')
+      .flatMap((i) => copyParts(i).sources);
+    expect(copied.sort()).toEqual(
+      ['package.json', 'package-lock.json', ...WORKSPACES.map((workspace) => `${workspace}/package.json`)].sort(),
+    );
   });
 
   it('copies only files that exist and that the build context keeps', () => {
