@@ -5,7 +5,7 @@ import {
   recordServerTimingPart,
   sampledTraceId,
 } from '@dice-roller/telemetry';
-import { type Context, context, SpanStatusCode, trace } from '@opentelemetry/api';
+import { type Context, context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { DieSpecification } from 'die-service/client';
 import { asyncRollBatchSize, asyncRollDuration, asyncRolls, asyncRollsInProgress } from './batch-metrics';
 import { blockEventLoopIfFaulty, loadedRoll } from './faults';
@@ -100,31 +100,43 @@ function rollInSpan(
   specification: DieSpecification,
   index: number,
   parent: Context,
-  { logger, ...rollOptions }: BatchOptions,
+  options: BatchOptions,
 ): Promise<BatchRoll> {
   // startActiveSpan makes the new span active for everything the callback awaits,
   // so this roll's log lines and timers stay in its own context, apart from its siblings'.
   return tracer.startActiveSpan('roll', { attributes: { 'async.roll_index': index } }, parent, async (span) => {
     const startedAt = performance.now();
     try {
-      await blockEventLoopIfFaulty();
-      const outcome = await rollDie(specification, rollOptions);
-      const durationMs = performance.now() - startedAt;
-      // dice-roller only rolls a die die-service returned, so its name is a bounded label value.
-      if (outcome.failed) {
-        asyncRolls.inc({ die_type: die, result: 'error' });
-        span.setStatus({ code: SpanStatusCode.ERROR, message: `Roll ${index} of die '${die}' failed` });
-        span.setAttributes({ 'die.error': true, 'error.type': ProblemType.dieFailed });
-        logger.warn({ die_type: die, roll_index: index }, 'Async roll triggered error condition');
-        return { index, startedAt, durationMs, value: undefined };
-      }
-      const value = await loadedRoll(die, specification, outcome.value);
-      asyncRolls.inc({ die_type: die, result: 'success' });
-      span.setAttributes({ 'die.result': value, 'die.error': false });
-      logger.info({ die_type: die, roll_index: index, roll_value: value }, 'Async roll completed');
-      return { index, startedAt, durationMs, value };
+      const value = await landRoll(die, specification, index, span, options);
+      // Measured up to the span's end, so the page's journey and the trace show the same time.
+      return { index, startedAt, durationMs: performance.now() - startedAt, value };
     } finally {
       span.end();
     }
   });
+}
+
+/** One roll of the batch inside its span: the face it landed on, or undefined when the die failed. */
+async function landRoll(
+  die: string,
+  specification: DieSpecification,
+  index: number,
+  span: Span,
+  { logger, ...rollOptions }: BatchOptions,
+): Promise<number | undefined> {
+  await blockEventLoopIfFaulty();
+  const outcome = await rollDie(specification, rollOptions);
+  // dice-roller only rolls a die die-service returned, so its name is a bounded label value.
+  if (outcome.failed) {
+    asyncRolls.inc({ die_type: die, result: 'error' });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `Roll ${index} of die '${die}' failed` });
+    span.setAttributes({ 'die.error': true, 'error.type': ProblemType.dieFailed });
+    logger.warn({ die_type: die, roll_index: index }, 'Async roll triggered error condition');
+    return undefined;
+  }
+  const value = await loadedRoll(die, specification, outcome.value);
+  asyncRolls.inc({ die_type: die, result: 'success' });
+  span.setAttributes({ 'die.result': value, 'die.error': false });
+  logger.info({ die_type: die, roll_index: index, roll_value: value }, 'Async roll completed');
+  return value;
 }
