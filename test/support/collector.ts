@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { freePort } from './ports';
+import { trackProcess } from './service-process';
 import { repoPath, STACK_DIR } from './stack';
 
 /**
@@ -27,11 +28,6 @@ export const SPAN_METRICS_EXPORTER = 'prometheus';
  * one other override the tests make).
  */
 export const FAST_SPAN_METRICS_FLUSH = 'connectors::span_metrics::metrics_flush_interval=1s';
-
-const running = new Set<ChildProcessByStdio<null, Readable, Readable>>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 function requireBinary(): string {
   if (!existsSync(COLLECTOR_BIN)) {
@@ -99,13 +95,13 @@ export class CollectorProcess {
     readonly ports: CollectorPorts,
     private readonly child: ChildProcessByStdio<null, Readable, Readable>,
   ) {
-    running.add(child);
+    // Killed with the test run if it ends without stopping it.
+    trackProcess(child);
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-50_000);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    child.once('exit', () => running.delete(child));
   }
 
   /** The services' OTEL_EXPORTER_OTLP_ENDPOINT. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { stringify } from 'yaml';
 import { freePort } from './ports';
+import { trackProcess } from './service-process';
 import { repoPath } from './stack';
 
 /**
@@ -67,11 +68,6 @@ export interface ExemplarSeries {
   exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
 }
 
-const running = new Set<ChildProcessByStdio<null, Readable, Readable>>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 export class PrometheusServer {
   private output = '';
 
@@ -80,13 +76,13 @@ export class PrometheusServer {
     private readonly child: ChildProcessByStdio<null, Readable, Readable>,
     private readonly dataDir: string,
   ) {
-    running.add(child);
+    // Killed with the test run if it ends without stopping it.
+    trackProcess(child);
     const keep = (chunk: Buffer) => {
       this.output = (this.output + chunk.toString()).slice(-20_000);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    child.once('exit', () => running.delete(child));
   }
 
   /** The last lines Prometheus logged, for failure messages. */
