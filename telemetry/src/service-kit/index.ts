@@ -9,7 +9,6 @@ export { startService } from './start-service';
 export {
   type CallMetrics,
   type CallOutcome,
-  isProblem,
   UnexpectedUpstreamResponse,
   Upstream,
   UpstreamClient,

@@ -278,7 +278,7 @@ export abstract class UpstreamClient {
 }
 
 /** Whether `body` is an RFC 9457 problem with the fields this project's contracts promise. */
-export function isProblem(body: unknown): body is Problem {
+function isProblem(body: unknown): body is Problem {
   const candidate = body as Partial<Problem> | undefined;
   return (
     typeof candidate?.type === 'string' && typeof candidate.status === 'number' && typeof candidate.detail === 'string'
