@@ -10,15 +10,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { OtlpReceiver } from '../test/support/otlp-receiver';
 import { REPO_ROOT, stopAllProcesses as stopAll } from '../test/support/service-process';
-import { type Chain, startChain, VARIANT_NAMES, type VariantId } from './lib/chains';
+import { type Chain, startChain, TRACED_VARIANTS, VARIANT_NAMES, type VariantId } from './lib/chains';
 import { formatSummary, type ProfileSummary, summariseProfile } from './lib/cpu-profile';
 import { measureRun, type RunRecord } from './lib/measure';
-import { type BenchOptions, parseOptions, USAGE, UsageError } from './lib/options';
+import { type BenchOptions, parseOptions, type Scenario, USAGE, UsageError } from './lib/options';
 import { describeMachine } from './lib/proc';
 import {
   aggregate,
+  cpuTable,
   floors,
   floorTable,
+  rateTable,
   ratioTable,
   serviceTable,
   throughputTable,
@@ -47,6 +49,7 @@ function log(message: string): void {
 
 function resolvedCommand(options: BenchOptions): string {
   const env = Object.entries(options.serviceEnv).map(([key, value]) => `--env ${key}=${value}`);
+  const has = (scenario: Scenario) => options.scenarios.includes(scenario);
   const args = options.profile
     ? [
         '--profile',
@@ -56,20 +59,25 @@ function resolvedCommand(options: BenchOptions): string {
         `--warmup ${options.warmupSeconds}`,
       ]
     : [
-        `--duration ${options.durationSeconds}`,
+        `--scenarios ${options.scenarios.join(',')}`,
+        `--variants ${options.variants.join(',')}`,
         `--warmup ${options.warmupSeconds}`,
         `--initial-warmup ${options.initialWarmupSeconds}`,
-        `--concurrency ${options.concurrency.join(',')}`,
-        `--variants ${options.variants.join(',')}`,
-        `--rounds ${options.rounds}`,
-        ...(options.usersScenario
+        ...(has('throughput')
+          ? [
+              `--duration ${options.durationSeconds}`,
+              `--concurrency ${options.concurrency.join(',')}`,
+              `--rounds ${options.rounds}`,
+            ]
+          : []),
+        ...(has('rate') ? [`--rate ${options.ratePerSecond}`, `--rate-duration ${options.rateDurationSeconds}`] : []),
+        ...(has('users')
           ? [
               `--users ${options.users.join(',')}`,
               `--users-duration ${options.usersDurationSeconds}`,
               `--users-variants ${options.usersVariants.join(',')}`,
             ]
-          : ['--no-users']),
-        ...(options.throughput ? [] : ['--users-only']),
+          : []),
       ];
   return `npm run bench -- ${[...args, ...env].join(' ')}`;
 }
@@ -98,7 +106,7 @@ function oneLine(record: RunRecord): string {
   const { load } = record;
   const lags = record.services.map((s) => (s.lagP99Ms === undefined ? 'n/a' : s.lagP99Ms.toFixed(1))).join('/');
   return (
-    `  ${record.scenario === 'users' ? 'N' : 'c'}=${record.connections} variant ${record.variant}: ` +
+    `  ${record.scenario === 'users' ? `N=${record.connections}` : record.scenario === 'rate' ? 'rate' : `c=${record.connections}`} variant ${record.variant}: ` +
     `${load.rps.toFixed(0)} req/s, p50 ${load.latencyMs.p50.toFixed(2)} ms, p99 ${load.latencyMs.p99.toFixed(2)} ms, ` +
     `failed ${load.non2xx + load.errors + load.timeouts}, loop p99 ${lags} ms, ` +
     `load-gen ${(100 * record.loadCpuCores).toFixed(0)} % CPU, foreign ${(100 * record.foreignCpuCores).toFixed(0)} %`
@@ -112,34 +120,43 @@ interface Context {
   options: BenchOptions;
   outDir: string;
   logDir: string;
-  /** Where the project's services (variants 1 and 2) send their spans. */
-  otlpEndpoint: string;
-  /** Where the traced yardstick (variant 4) sends its spans, so each is counted apart. */
-  yardstickOtlpEndpoint: string;
+  /** Where each traced variant sends its spans: a sink of its own, so each is counted apart. */
+  otlpEndpoints: Map<VariantId, string>;
 }
 
-function otlpEndpointFor(context: Context, variant: VariantId): string {
-  return variant === 4 ? context.yardstickOtlpEndpoint : context.otlpEndpoint;
-}
+/** Connections the open-loop load may open: far more than a rate well below saturation keeps busy. */
+const RATE_CONNECTIONS = 100;
 
-async function throughputScenario(context: Context): Promise<RunRecord[]> {
+/**
+ * The throughput and rate scenarios, on chains started once, all running side by
+ * side with the roll delay at 0: first each chain's initial warm-up, then the
+ * closed-loop runs interleaved per round and concurrency, then one open-loop run
+ * per variant at the fixed rate.
+ */
+async function delayFreeScenarios(context: Context): Promise<{ throughput: RunRecord[]; rate: RunRecord[] }> {
   const { options } = context;
   const chains = new Map<VariantId, Chain>();
-  const records: RunRecord[] = [];
+  const throughput: RunRecord[] = [];
+  const rate: RunRecord[] = [];
   try {
     for (const variant of options.variants) {
       log(`starting variant ${variant} (${VARIANT_NAMES[variant]}) with ROLL_DELAY_MAX_MS=0`);
+      const otlpEndpoint = context.otlpEndpoints.get(variant);
       chains.set(
         variant,
         await startChain(variant, {
           rollDelayMaxMs: 0,
           logDir: context.logDir,
           label: `v${variant}`,
-          otlpEndpoint: otlpEndpointFor(context, variant),
+          ...(otlpEndpoint === undefined ? {} : { otlpEndpoint }),
           env: options.serviceEnv,
         }),
       );
     }
+    const pidsBesides = (chain: Chain) => () =>
+      [...chains.values()]
+        .filter((other) => other !== chain)
+        .flatMap((other) => other.services.map((s) => s.process.pid));
     if (options.initialWarmupSeconds > 0) {
       for (const [variant, chain] of chains) {
         log(`warming variant ${variant} up: ${options.initialWarmupSeconds} s at c=50`);
@@ -150,37 +167,57 @@ async function throughputScenario(context: Context): Promise<RunRecord[]> {
           round: 0,
           warmupSeconds: 0,
           durationSeconds: options.initialWarmupSeconds,
-          otherPids: () => [],
+          otherPids: pidsBesides(chain),
         });
         initialWarmupRolls.set(variant, (initialWarmupRolls.get(variant) ?? 0) + warmup.load.completed);
       }
     }
-    const pidsBesides = (chain: Chain) => () =>
-      [...chains.values()]
-        .filter((other) => other !== chain)
-        .flatMap((other) => other.services.map((s) => s.process.pid));
-    for (let round = 1; round <= options.rounds; round++) {
-      for (const connections of options.concurrency) {
-        for (const variant of options.variants) {
-          const chain = chains.get(variant) as Chain;
-          const record = await measureRun({
-            chain,
-            scenario: 'throughput',
-            connections,
-            round,
-            warmupSeconds: options.warmupSeconds,
-            durationSeconds: options.durationSeconds,
-            otherPids: pidsBesides(chain),
-          });
-          records.push(record);
-          log(`${oneLine(record)} [round ${round}/${options.rounds}]`);
+    if (options.scenarios.includes('throughput')) {
+      for (let round = 1; round <= options.rounds; round++) {
+        for (const connections of options.concurrency) {
+          for (const variant of options.variants) {
+            const chain = chains.get(variant) as Chain;
+            const record = await measureRun({
+              chain,
+              scenario: 'throughput',
+              connections,
+              round,
+              warmupSeconds: options.warmupSeconds,
+              durationSeconds: options.durationSeconds,
+              otherPids: pidsBesides(chain),
+            });
+            throughput.push(record);
+            log(`${oneLine(record)} [round ${round}/${options.rounds}]`);
+          }
         }
+      }
+    }
+    if (options.scenarios.includes('rate')) {
+      for (const variant of options.variants) {
+        const chain = chains.get(variant) as Chain;
+        const record = await measureRun({
+          chain,
+          scenario: 'rate',
+          connections: RATE_CONNECTIONS,
+          ratePerSecond: options.ratePerSecond,
+          round: 1,
+          warmupSeconds: options.warmupSeconds,
+          durationSeconds: options.rateDurationSeconds,
+          otherPids: pidsBesides(chain),
+        });
+        rate.push(record);
+        log(`${oneLine(record)} [${options.ratePerSecond} due per second]`);
       }
     }
   } finally {
     await Promise.all([...chains.values()].map((chain) => chain.stop()));
   }
-  return records;
+  return { throughput, rate };
+}
+
+function endpointOption(context: Context, variant: VariantId): { otlpEndpoint?: string } {
+  const otlpEndpoint = context.otlpEndpoints.get(variant);
+  return otlpEndpoint === undefined ? {} : { otlpEndpoint };
 }
 
 async function usersScenario(context: Context): Promise<RunRecord[]> {
@@ -192,7 +229,7 @@ async function usersScenario(context: Context): Promise<RunRecord[]> {
       rollDelayMaxMs: undefined,
       logDir: context.logDir,
       label: `users-v${variant}`,
-      otlpEndpoint: otlpEndpointFor(context, variant),
+      ...endpointOption(context, variant),
       env: options.serviceEnv,
     });
     try {
@@ -228,7 +265,7 @@ async function profileScenario(context: Context): Promise<{ records: RunRecord[]
         rollDelayMaxMs: 0,
         logDir: context.logDir,
         label: `profile-v${variant}-c${connections}`,
-        otlpEndpoint: otlpEndpointFor(context, variant),
+        ...endpointOption(context, variant),
         env: options.serviceEnv,
         nodeFlags: (service) => ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${service}.cpuprofile`],
       });
@@ -263,10 +300,6 @@ async function profileScenario(context: Context): Promise<{ records: RunRecord[]
   return { records, summaries };
 }
 
-function sinkCounts(sink: OtlpReceiver): { spans: number; exports: number; bytes: number; rejected: number } {
-  return { ...sink.received };
-}
-
 async function main(): Promise<void> {
   let options: BenchOptions | 'help';
   try {
@@ -297,27 +330,23 @@ async function main(): Promise<void> {
     `machine: ${machine}\nrevision: ${revision}\nload average before: ${loadBefore}\nreproduce: ${command}\nresults: ${outDir}`,
   );
 
-  const sink = new OtlpReceiver({ keepSpans: false });
-  const yardstickSink = new OtlpReceiver({ keepSpans: false });
+  const sinks = new Map(TRACED_VARIANTS.map((variant) => [variant, new OtlpReceiver({ keepSpans: false })]));
+  const stopSinks = () => Promise.all([...sinks.values()].map((sink) => sink.stop()));
   let interrupted = false;
   const interrupt = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
     log(`\n${signal}: stopping everything the benchmark started`);
     void stopAll()
-      .then(() => Promise.all([sink.stop(), yardstickSink.stop()]))
+      .then(stopSinks)
       .finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
 
-  const context: Context = {
-    options,
-    outDir,
-    logDir,
-    otlpEndpoint: await sink.start(),
-    yardstickOtlpEndpoint: await yardstickSink.start(),
-  };
+  const otlpEndpoints = new Map<VariantId, string>();
+  for (const [variant, sink] of sinks) otlpEndpoints.set(variant, await sink.start());
+  const context: Context = { options, outDir, logDir, otlpEndpoints };
   const sections: string[] = [];
   const header = [
     `# Benchmark run ${started.toISOString()}`,
@@ -330,6 +359,7 @@ async function main(): Promise<void> {
   ].join('\n');
 
   let throughputRecords: RunRecord[] = [];
+  let rateRecords: RunRecord[] = [];
   let userRecords: RunRecord[] = [];
   let summaries: ProfileSummary[] = [];
   try {
@@ -338,16 +368,18 @@ async function main(): Promise<void> {
       throughputRecords = profiled.records;
       summaries = profiled.summaries;
     } else {
-      if (options.throughput) throughputRecords = await throughputScenario(context);
-      if (options.usersScenario) userRecords = await usersScenario(context);
+      if (options.scenarios.includes('throughput') || options.scenarios.includes('rate')) {
+        ({ throughput: throughputRecords, rate: rateRecords } = await delayFreeScenarios(context));
+      }
+      if (options.scenarios.includes('users')) userRecords = await usersScenario(context);
     }
   } finally {
     await stopAll();
-    await Promise.all([sink.stop(), yardstickSink.stop()]);
+    await stopSinks();
   }
 
   const rollsThrough = (variant: VariantId) =>
-    [...throughputRecords, ...userRecords]
+    [...throughputRecords, ...rateRecords, ...userRecords]
       .filter((record) => record.variant === variant)
       .reduce(
         (sum, record) => sum + record.load.completed + record.load.warmupCompleted,
@@ -358,15 +390,29 @@ async function main(): Promise<void> {
     sections.push(
       `## Roll delay 0: throughput and latency (${options.durationSeconds} s measured after ${options.warmupSeconds} s warm-up, each chain first warmed ${options.initialWarmupSeconds} s, ${options.rounds} round(s), interleaved)`,
       '',
+      '### The two ratios, from CPU per roll',
+      '',
+      ratioTable(aggregates, throughputRecords, options.concurrency),
+      '',
+      '### CPU ms per roll over the three services',
+      '',
+      cpuTable(aggregates, options.concurrency),
+      '',
+      '### Throughput and latency at saturation',
+      '',
       throughputTable(aggregates),
-      '',
-      '### Ratios',
-      '',
-      ratioTable(aggregates, options.concurrency),
       '',
       '### Per service: CPU, event-loop delay under load, memory after the run',
       '',
       serviceTable(aggregates),
+      '',
+    );
+  }
+  if (rateRecords.length > 0) {
+    sections.push(
+      `## Roll delay 0: a fixed rate of ${options.ratePerSecond} rolls/s, open loop (${options.rateDurationSeconds} s measured per variant, one after the other)`,
+      '',
+      rateTable(rateRecords, options.ratePerSecond),
       '',
     );
   }
@@ -379,10 +425,7 @@ async function main(): Promise<void> {
       '',
     );
   }
-  for (const [variant, { received }] of [
-    [1, sink],
-    [4, yardstickSink],
-  ] as const) {
+  for (const [variant, { received }] of sinks) {
     const rolls = rollsThrough(variant);
     if (rolls === 0) continue;
     sections.push(
@@ -392,15 +435,18 @@ async function main(): Promise<void> {
       '',
     );
   }
-  if (!options.profile) sections.push('## Floors of issue 8', '', floorTable(floors(aggregates, users)), '');
+  if (!options.profile) {
+    sections.push('## Floors of issue 14', '', floorTable(floors(aggregates, rateRecords, users)), '');
+  }
   for (const summary of summaries) sections.push('```', formatSummary(summary), '```', '');
   sections.push(`Load average after: ${loadAverage()}. Logs: ${logDir}`, '', `Reproduce: \`${command}\``, '');
 
   const report = `${header}\n${sections.join('\n')}`;
   writeFileSync(path.join(outDir, 'report.md'), report);
+  const sinkCounts = Object.fromEntries([...sinks].map(([variant, sink]) => [variant, { ...sink.received }]));
   writeFileSync(
     path.join(outDir, 'results.json'),
-    `${JSON.stringify({ started, machine, revision, command, options, throughputRecords, userRecords, sinks: { project: sinkCounts(sink), yardstick: sinkCounts(yardstickSink) } }, null, 2)}\n`,
+    `${JSON.stringify({ started, machine, revision, command, options, throughputRecords, rateRecords, userRecords, sinks: sinkCounts }, null, 2)}\n`,
   );
   process.stdout.write(report);
 }

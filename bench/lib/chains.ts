@@ -1,12 +1,14 @@
 /**
- * The three variants of the chain the benchmark compares, each started as real
+ * The variants of the chain the benchmark compares, each started as real
  * processes on free loopback ports:
  *   1. the project as shipped: full tracing to a live OTLP sink, metrics, logs at
  *      the default level written to a file;
  *   2. the project with OTEL_SDK_DISABLED=true (metrics and logs still on);
  *   3. the yardstick: bare node:http servers with undici keep-alive pools;
  *   4. the yardstick with stock OpenTelemetry tracing (bare-chain/tracing.ts): what
- *      the SDK alone costs on this machine.
+ *      the SDK alone costs on this machine;
+ *   5. the same hops on plain Express 5, no telemetry: what the framework costs;
+ *   6. the project with head sampling: a tenth of the traces recorded and exported.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -19,14 +21,27 @@ import {
   startChain as startServices,
 } from '../../test/support/service-process';
 
-export type VariantId = 1 | 2 | 3 | 4;
+export const VARIANT_IDS = [1, 2, 3, 4, 5, 6] as const;
+export type VariantId = (typeof VARIANT_IDS)[number];
 
 export const VARIANT_NAMES: Record<VariantId, string> = {
   1: 'project, full telemetry',
   2: 'project, OTEL_SDK_DISABLED=true',
   3: 'bare node:http chain',
   4: 'bare chain + OTel tracing',
+  5: 'plain Express 5 chain',
+  6: 'project, 10 % head sampling',
 };
+
+/** The variants that export spans, each to a sink of its own so that each is counted apart. */
+export const TRACED_VARIANTS = [1, 4, 6] as const satisfies readonly VariantId[];
+
+/**
+ * Variant 6's sampler, the standard environment variables: the frontend (the root
+ * of every roll's trace) keeps a tenth of the traces, and the services behind it
+ * follow its decision through the `traceparent` header's sampled flag.
+ */
+const HEAD_SAMPLING = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
 
 export interface ChainService {
   name: string;
@@ -51,7 +66,7 @@ export interface ChainOptions {
   logDir: string;
   /** A label for log file names. */
   label: string;
-  /** For variant 1: the OTLP endpoint spans are exported to. */
+  /** For the traced variants: the OTLP endpoint spans are exported to. */
   otlpEndpoint?: string;
   /** Extra flags for node (such as --cpu-prof), per service name. */
   nodeFlags?: (service: string) => string[];
@@ -120,15 +135,14 @@ async function checked(chain: Chain): Promise<Chain> {
 }
 
 /**
- * Variants 1 and 2: the chain the end-to-end tests start (test/support), each
+ * Variants 1, 2 and 6: the chain the end-to-end tests start (test/support), each
  * service as `npm start` starts it, with its log written to a file.
  */
-export async function startProjectChain(variant: 1 | 2, options: ChainOptions): Promise<Chain> {
+async function startProjectChain(variant: 1 | 2 | 6, options: ChainOptions): Promise<Chain> {
   mkdirSync(options.logDir, { recursive: true });
+  const exporting = { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' };
   const telemetry: Record<string, string> =
-    variant === 2
-      ? { OTEL_SDK_DISABLED: 'true' }
-      : { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' };
+    variant === 2 ? { OTEL_SDK_DISABLED: 'true' } : variant === 6 ? { ...exporting, ...HEAD_SAMPLING } : exporting;
   const chain = await startServices(
     { ...telemetry, ...delayEnvironment(options), ...options.env },
     {},
@@ -149,13 +163,14 @@ export async function startProjectChain(variant: 1 | 2, options: ChainOptions): 
 }
 
 /**
- * Variant 3: the yardstick in bench/bare-chain/, three processes like the project's;
- * variant 4: the same with stock OpenTelemetry tracing loaded first.
+ * The yardsticks in bench/bare-chain/, three processes like the project's:
+ * variant 3 on bare node:http, variant 4 the same with stock OpenTelemetry tracing
+ * loaded first, variant 5 on plain Express.
  */
-export async function startBareChain(variant: 3 | 4, options: ChainOptions): Promise<Chain> {
+async function startYardstickChain(variant: 3 | 4 | 5, options: ChainOptions): Promise<Chain> {
   mkdirSync(options.logDir, { recursive: true });
   const [diePort, rollerPort, frontendPort] = [await freePort(), await freePort(), await freePort()];
-  const script = path.join(__dirname, '..', 'bare-chain', 'server.js');
+  const script = path.join(__dirname, '..', 'bare-chain', variant === 5 ? 'express-server.js' : 'server.js');
   const tracing = variant === 4 ? ['--require', path.join(__dirname, '..', 'bare-chain', 'tracing.js')] : [];
 
   const start = async (name: ServiceName, role: string, port: number, env: Record<string, string>) => {
@@ -191,5 +206,7 @@ export async function startBareChain(variant: 3 | 4, options: ChainOptions): Pro
 }
 
 export function startChain(variant: VariantId, options: ChainOptions): Promise<Chain> {
-  return variant === 3 || variant === 4 ? startBareChain(variant, options) : startProjectChain(variant, options);
+  return variant === 3 || variant === 4 || variant === 5
+    ? startYardstickChain(variant, options)
+    : startProjectChain(variant, options);
 }

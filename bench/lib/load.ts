@@ -1,18 +1,28 @@
 /**
  * The load generator, run in its own process so that its CPU time is measured
- * apart from the services and the harness. It drives one URL with autocannon:
- * a warm-up, then (from when the parent says "go") the measured run, recording
- * every response's latency at full resolution (autocannon's own histogram keeps
- * whole milliseconds, too coarse for sub-millisecond hops).
+ * apart from the services and the harness. It drives one URL for a warm-up, then
+ * (from when the parent says "go") the measured run, recording every response's
+ * latency at full resolution, in one of two ways:
+ *   - closed loop (autocannon): `connections` clients, each sending its next
+ *     request when the last is answered; what the chain sustains at saturation;
+ *   - open loop (`ratePerSecond` set): a request due every 1/rate s whether or not
+ *     earlier ones are answered, as independent users arrive; each latency counts
+ *     from when its request was due, so a stalled server cannot hide its stall by
+ *     slowing the load down.
  *
  * Protocol over the IPC channel: child -> {type: 'ready'}; parent -> {type: 'go'};
  * child -> {type: 'done', result}.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 
 export interface LoadRequest {
   url: string;
+  /** Closed loop: the clients; open loop: the most connections the pool opens. */
   connections: number;
+  /** Open loop: requests per second; undefined: closed loop. */
+  ratePerSecond?: number;
   warmupSeconds: number;
   durationSeconds: number;
   timeoutSeconds: number;
@@ -72,33 +82,48 @@ interface Phase {
   timeouts: number;
 }
 
+/** Counts responses into the warm-up until the parent says go, then into the measured run. */
+class Recorder {
+  readonly warmup: Phase = { completed: 0, ok: 0, non2xx: 0, errors: 0, timeouts: 0 };
+  readonly measured: Phase = { completed: 0, ok: 0, non2xx: 0, errors: 0, timeouts: 0 };
+  readonly latencies = new Latencies();
+  measuring = false;
+  cpuBefore = process.cpuUsage();
+  started = process.hrtime.bigint();
+
+  private get phase(): Phase {
+    return this.measuring ? this.measured : this.warmup;
+  }
+
+  startMeasuring(): void {
+    this.measuring = true;
+    this.cpuBefore = process.cpuUsage();
+    this.started = process.hrtime.bigint();
+  }
+
+  response(statusCode: number, latencyMs: number): void {
+    this.phase.completed += 1;
+    if (statusCode >= 200 && statusCode < 300) {
+      this.phase.ok += 1;
+      if (this.measuring) this.latencies.push(latencyMs);
+    } else {
+      this.phase.non2xx += 1;
+    }
+  }
+
+  error(timedOut: boolean): void {
+    this.phase.errors += 1;
+    if (timedOut) this.phase.timeouts += 1;
+  }
+}
+
 /**
  * One autocannon run covering the warm-up and the measured run without a break,
  * so that connections stay open and the system is in its steady state (all
  * simulated users in step at the start is not) when measuring begins.
  */
-async function main(): Promise<void> {
-  const request = JSON.parse(process.argv[2] ?? '{}') as LoadRequest;
-  const warmup: Phase = { completed: 0, ok: 0, non2xx: 0, errors: 0, timeouts: 0 };
-  const measured: Phase = { completed: 0, ok: 0, non2xx: 0, errors: 0, timeouts: 0 };
-  const latencies = new Latencies();
-  let phase = warmup;
-  let measuring = false;
-  let cpuBefore = process.cpuUsage();
-  let started = process.hrtime.bigint();
-
-  const startMeasuring = () => {
-    phase = measured;
-    measuring = true;
-    cpuBefore = process.cpuUsage();
-    started = process.hrtime.bigint();
-  };
-  process.once('message', startMeasuring);
-  const announce = () => process.send?.({ type: 'ready' });
-  if (request.warmupSeconds > 0) setTimeout(announce, request.warmupSeconds * 1000);
-  else announce();
-
-  await new Promise<void>((resolve, reject) => {
+function closedLoop(request: LoadRequest, recorder: Recorder): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const instance = autocannon(
       {
         url: request.url,
@@ -108,24 +133,65 @@ async function main(): Promise<void> {
       },
       (error) => (error === null ? resolve() : reject(error)),
     );
-    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
-      phase.completed += 1;
-      if (statusCode >= 200 && statusCode < 300) {
-        phase.ok += 1;
-        if (measuring) latencies.push(responseTimeMs);
-      } else {
-        phase.non2xx += 1;
-      }
-    });
-    instance.on('reqError', (error: Error) => {
-      phase.errors += 1;
-      if (error.message === 'request timed out') phase.timeouts += 1;
-    });
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) =>
+      recorder.response(statusCode, responseTimeMs),
+    );
+    instance.on('reqError', (error: Error) => recorder.error(error.message === 'request timed out'));
   });
-  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = process.cpuUsage(cpuBefore);
-  if (!measuring) throw new Error('the run ended before the harness said go');
+}
 
+/** Requests due at a fixed rate over the warm-up and the measured run; waits for the last answers. */
+async function openLoop(request: LoadRequest, rate: number, recorder: Recorder): Promise<void> {
+  const url = new URL(request.url);
+  const pool = new Pool(url.origin, { connections: request.connections });
+  const timeoutMs = request.timeoutSeconds * 1000;
+  const send = async (dueAt: number) => {
+    try {
+      const response = await pool.request({
+        method: 'GET',
+        path: `${url.pathname}${url.search}`,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      await response.body.dump();
+      recorder.response(response.statusCode, performance.now() - dueAt);
+    } catch (error) {
+      recorder.error((error as { code?: string }).code?.endsWith('_TIMEOUT') === true);
+    }
+  };
+  const intervalMs = 1000 / rate;
+  const endAt = performance.now() + (request.warmupSeconds + request.durationSeconds) * 1000;
+  const inFlight = new Set<Promise<void>>();
+  let dueAt = performance.now();
+  while (dueAt < endAt) {
+    // Timers fire late by up to a millisecond or so: send whatever has fallen due.
+    while (dueAt <= performance.now() && dueAt < endAt) {
+      const sent = send(dueAt);
+      inFlight.add(sent);
+      void sent.finally(() => inFlight.delete(sent));
+      dueAt += intervalMs;
+    }
+    await sleep(Math.max(0, dueAt - performance.now()));
+  }
+  await Promise.all(inFlight);
+  await pool.close();
+}
+
+async function main(): Promise<void> {
+  const request = JSON.parse(process.argv[2] ?? '{}') as LoadRequest;
+  const recorder = new Recorder();
+  process.once('message', () => recorder.startMeasuring());
+  const announce = () => process.send?.({ type: 'ready' });
+  if (request.warmupSeconds > 0) setTimeout(announce, request.warmupSeconds * 1000);
+  else announce();
+
+  if (request.ratePerSecond === undefined) await closedLoop(request, recorder);
+  else await openLoop(request, request.ratePerSecond, recorder);
+  const wallSeconds = Number(process.hrtime.bigint() - recorder.started) / 1e9;
+  const cpu = process.cpuUsage(recorder.cpuBefore);
+  if (!recorder.measuring) throw new Error('the run ended before the harness said go');
+
+  const { measured } = recorder;
   const result: LoadResult = {
     completed: measured.completed,
     ok: measured.ok,
@@ -134,9 +200,9 @@ async function main(): Promise<void> {
     timeouts: measured.timeouts,
     wallSeconds,
     rps: measured.ok / wallSeconds,
-    latencyMs: latencies.summary(),
+    latencyMs: recorder.latencies.summary(),
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    warmupCompleted: warmup.completed,
+    warmupCompleted: recorder.warmup.completed,
   };
   process.send?.({ type: 'done', result }, () => process.disconnect());
 }

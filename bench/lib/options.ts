@@ -1,7 +1,11 @@
 import { parseArgs } from 'node:util';
-import type { VariantId } from './chains';
+import { VARIANT_IDS, type VariantId } from './chains';
+
+export const SCENARIOS = ['throughput', 'rate', 'users'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
+  scenarios: Scenario[];
   durationSeconds: number;
   warmupSeconds: number;
   /** Load on each chain once after it starts, before any measured run (JIT, heap sizing). */
@@ -9,48 +13,57 @@ export interface BenchOptions {
   concurrency: number[];
   variants: VariantId[];
   rounds: number;
+  ratePerSecond: number;
+  rateDurationSeconds: number;
   users: number[];
   usersDurationSeconds: number;
   usersVariants: VariantId[];
-  throughput: boolean;
-  usersScenario: boolean;
   profile: boolean;
-  /** Extra environment for the project's services (variants 1 and 2). */
+  /** Extra environment for the project's services (variants 1, 2 and 6). */
   serviceEnv: Record<string, string>;
   outDir: string | undefined;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-Drives the frontend's /roll?die=fair with autocannon (in its own process) against
-four variants of the chain, interleaved per concurrency (1 2 3 4 1 2 3 4 ...):
+Drives the frontend's /roll?die=fair of six variants of the chain:
   1  the project as shipped: full tracing to a live OTLP sink, metrics, logs to files
   2  the project with OTEL_SDK_DISABLED=true
   3  the yardstick: a bare node:http + undici keep-alive chain (bench/bare-chain)
   4  the yardstick with stock OpenTelemetry tracing (bench/bare-chain/tracing.ts):
      what the SDK alone costs here
-then the simulated-users scenario (default roll delay, 0 to 1 s) against variant 1.
+  5  the same hops on plain Express 5, no telemetry: what the framework costs
+  6  the project with head sampling (OTEL_TRACES_SAMPLER=parentbased_traceidratio,
+     OTEL_TRACES_SAMPLER_ARG=0.1)
+in three scenarios, roll delay 0 unless said:
+  throughput  closed loop (autocannon, in its own process) at each concurrency,
+              the variants interleaved (1 2 3 4 5 6 1 2 ...), each round
+  rate        open loop: requests due at a fixed rate, well below saturation,
+              against each variant in turn: the latency a user feels
+  users       N simulated users with the default roll delay (0 to 1 s), variant 1
 
+  --scenarios LIST      which scenarios, e.g. throughput,rate (default all three)
+  --variants LIST       variants of the throughput and rate scenarios (default 1,2,3,4,5,6)
   --duration S          measured seconds per variant and concurrency (default 10)
   --warmup S            warm-up seconds before each measured run (default 3)
   --initial-warmup S    load each chain once for S seconds at c=50 after it starts,
                         before any measured run: CPU per roll keeps falling for the
                         first half minute of load (JIT, heap sizing) (default 20)
   --concurrency LIST    connections, e.g. 10,50,200 (default 10,50,200)
-  --variants LIST       which variants, e.g. 1,3 (default 1,2,3,4)
   --rounds N            repeat the interleaved sequence N times (default 1)
-  --users LIST          simulated users for the delay scenario (default 50,200,500)
+  --rate R              requests per second of the rate scenario (default 200)
+  --rate-duration S     measured seconds per variant at that rate (default 20)
+  --users LIST          simulated users for the users scenario (default 50,200,500)
   --users-duration S    measured seconds per user count (default 20)
   --users-variants LIST variants the users scenario runs against (default 1)
-  --no-users            skip the users scenario
-  --users-only          run only the users scenario
   --quick               short runs to check the harness: duration 3, warm-up 1,
-                        users duration 8 (explicit values still win)
+                        initial warm-up 2, rate and users duration 8 (explicit
+                        values still win)
   --profile             instead of the benchmark: run each chosen variant (default 1)
                         at each concurrency (default 50) with node --cpu-prof on every
                         service and summarise where the CPU time went
-  --env KEY=VALUE       extra environment for the project's services (variants 1
-                        and 2), repeatable: e.g. --env LOG_LEVEL=warn shows what
+  --env KEY=VALUE       extra environment for the project's services (variants 1,
+                        2 and 6), repeatable: e.g. --env LOG_LEVEL=warn shows what
                         the request logs cost
   --out DIR             where results, logs and profiles go (default bench/out/<time>)
   -h, --help            this help
@@ -77,25 +90,37 @@ function seconds(name: string, value: string | undefined, fallback: number): num
 
 function variantList(name: string, value: string): VariantId[] {
   const list = numberList(name, value);
-  if (list.some((n) => n < 1 || n > 4)) throw new UsageError(`--${name} takes 1, 2, 3 and 4`);
+  if (list.some((n) => !(VARIANT_IDS as readonly number[]).includes(n))) {
+    throw new UsageError(`--${name} takes ${VARIANT_IDS.join(', ')}`);
+  }
   return list as VariantId[];
+}
+
+function scenarioList(value: string): Scenario[] {
+  const list = value.split(',').map((part) => part.trim());
+  const unknown = list.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (unknown.length > 0 || list.length === 0) {
+    throw new UsageError(`--scenarios takes ${SCENARIOS.join(', ')} (got "${value}")`);
+  }
+  return SCENARIOS.filter((name) => list.includes(name));
 }
 
 export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
+      scenarios: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       'initial-warmup': { type: 'string' },
       concurrency: { type: 'string' },
       variants: { type: 'string' },
       rounds: { type: 'string' },
+      rate: { type: 'string' },
+      'rate-duration': { type: 'string' },
       users: { type: 'string' },
       'users-duration': { type: 'string' },
       'users-variants': { type: 'string' },
-      'no-users': { type: 'boolean', default: false },
-      'users-only': { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       env: { type: 'string', multiple: true, default: [] },
@@ -108,20 +133,21 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const profile = values.profile;
   const rounds = values.rounds === undefined ? 1 : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError(`--rounds takes a positive integer`);
-  if (values['no-users'] && values['users-only'])
-    throw new UsageError('--no-users and --users-only exclude each other');
+  const ratePerSecond = numberList('rate', values.rate ?? '200');
+  if (ratePerSecond.length !== 1) throw new UsageError('--rate takes one rate');
   return {
+    scenarios: profile ? ['throughput'] : scenarioList(values.scenarios ?? SCENARIOS.join(',')),
     durationSeconds: seconds('duration', values.duration, quick ? 3 : profile ? 15 : 10),
     warmupSeconds: seconds('warmup', values.warmup, quick ? 1 : 3),
     initialWarmupSeconds: seconds('initial-warmup', values['initial-warmup'], quick ? 2 : 20),
     concurrency: numberList('concurrency', values.concurrency ?? (profile ? '50' : '10,50,200')),
-    variants: variantList('variants', values.variants ?? (profile ? '1' : '1,2,3,4')),
+    variants: variantList('variants', values.variants ?? (profile ? '1' : VARIANT_IDS.join(','))),
     rounds,
+    ratePerSecond: ratePerSecond[0] as number,
+    rateDurationSeconds: seconds('rate-duration', values['rate-duration'], quick ? 8 : 20),
     users: numberList('users', values.users ?? '50,200,500'),
     usersDurationSeconds: seconds('users-duration', values['users-duration'], quick ? 8 : 20),
     usersVariants: variantList('users-variants', values['users-variants'] ?? '1'),
-    throughput: !values['users-only'],
-    usersScenario: !values['no-users'] && !profile,
     profile,
     serviceEnv: Object.fromEntries(
       values.env.map((assignment) => {

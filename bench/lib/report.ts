@@ -1,7 +1,7 @@
 /**
  * Turns the runs into the report: Markdown tables (readable in a terminal and
- * ready to paste into bench/RESULTS.md), ratios between variants, and the floors
- * of issue 8 checked against the numbers.
+ * ready to paste into bench/RESULTS.md), the two ratios between variants the
+ * benchmark leads with, and the floors checked against the numbers.
  */
 import { VARIANT_NAMES, type VariantId } from './chains';
 import type { RunRecord } from './measure';
@@ -122,30 +122,124 @@ export function throughputTable(aggregates: Aggregate[]): string {
   );
 }
 
-export function ratioTable(aggregates: Aggregate[], concurrency: number[]): string {
+/** CPU milliseconds per roll over the three services of a chain. */
+export function cpuPerRoll(run: { services: { cpuMsPerRoll: number }[] }): number {
+  return run.services.reduce((sum, service) => sum + service.cpuMsPerRoll, 0);
+}
+
+export interface Ratios {
+  /** (1 - 2) / (4 - 3): what the project's telemetry costs per roll, over what the SDK's own spans cost. */
+  telemetry: number | undefined;
+  /** 2 / 5: what the project without its SDK costs per roll, over plain Express. */
+  framework: number | undefined;
+}
+
+/** The two ratios from the CPU per roll of each variant (undefined where one is missing). */
+export function ratios(cpu: (variant: VariantId) => number | undefined): Ratios {
+  const [v1, v2, v3, v4, v5] = ([1, 2, 3, 4, 5] as const).map(cpu);
+  const divide = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b <= 0 ? undefined : a / b;
+  return {
+    telemetry: divide(
+      v1 !== undefined && v2 !== undefined ? v1 - v2 : undefined,
+      v4 !== undefined && v3 !== undefined ? v4 - v3 : undefined,
+    ),
+    framework: divide(v2, v5),
+  };
+}
+
+/** Per concurrency: the two ratios of the medians, each round's, then req/s and p99 ratios. */
+export function ratioTable(aggregates: Aggregate[], records: RunRecord[], concurrency: number[]): string {
+  const rounds = [...new Set(records.map((record) => record.round))].sort((a, b) => a - b);
   const rows = concurrency.map((c) => {
-    const [v1, v2, v3, v4] = [1, 2, 3, 4].map((variant) => find(aggregates, variant as VariantId, c));
+    const [v1, v2, v3, v4, v5] = ([1, 2, 3, 4, 5] as const).map((variant) => find(aggregates, variant, c));
+    const median = ratios((variant) => {
+      const found = find(aggregates, variant, c);
+      return found === undefined ? undefined : cpuPerRoll(found);
+    });
+    const perRound = rounds.map((round) =>
+      ratios((variant) => {
+        const run = records.find((r) => r.variant === variant && r.connections === c && r.round === round);
+        return run === undefined ? undefined : cpuPerRoll(run);
+      }),
+    );
     const ratio = (a: number | undefined, b: number | undefined) =>
       a === undefined || b === undefined || b === 0 ? 'n/a' : (a / b).toFixed(2);
+    const list = (pick: (r: Ratios) => number | undefined) => perRound.map((r) => fixed(pick(r), 2)).join(' ');
     return [
       String(c),
+      fixed(median.telemetry, 2),
+      list((r) => r.telemetry),
+      fixed(median.framework, 2),
+      list((r) => r.framework),
       ratio(v1?.rps, v3?.rps),
       ratio(v1?.rps, v2?.rps),
-      ratio(v2?.rps, v3?.rps),
+      ratio(v2?.rps, v5?.rps),
       ratio(v4?.rps, v3?.rps),
       ratio(v1?.p99, v3?.p99),
-      ratio(v1?.p99, v2?.p99),
     ];
   });
-  return markdownTable(['c', 'req/s 1/3', 'req/s 1/2', 'req/s 2/3', 'req/s 4/3', 'p99 1/3', 'p99 1/2'], rows, [
-    true,
-    true,
-    true,
-    true,
-    true,
-    true,
-    true,
-  ]);
+  return markdownTable(
+    [
+      'c',
+      'telemetry ratio (1-2)/(4-3)',
+      'per round',
+      'framework ratio 2/5',
+      'per round',
+      'req/s 1/3',
+      'req/s 1/2',
+      'req/s 2/5',
+      'req/s 4/3',
+      'p99 1/3',
+    ],
+    rows,
+    [true, true, false, true, false, true, true, true, true, true],
+  );
+}
+
+/** CPU per roll of each variant, per concurrency: what the two ratios are made of. */
+export function cpuTable(aggregates: Aggregate[], concurrency: number[]): string {
+  const variants = [...new Set(aggregates.map((a) => a.variant))].sort((a, b) => a - b);
+  return markdownTable(
+    ['c', ...variants.map((variant) => `${variant} ${VARIANT_NAMES[variant]}`)],
+    concurrency.map((c) => [
+      String(c),
+      ...variants.map((variant) => {
+        const found = find(aggregates, variant, c);
+        return found === undefined ? 'n/a' : cpuPerRoll(found).toFixed(3);
+      }),
+    ]),
+    [true, ...variants.map(() => true)],
+  );
+}
+
+/** The open-loop scenario: one row per variant. */
+export function rateTable(records: RunRecord[], ratePerSecond: number): string {
+  return markdownTable(
+    [
+      'variant',
+      'due/s',
+      'answered/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'failed',
+      'loop delay p99 ms (die, roller, frontend)',
+      'CPU ms/roll',
+    ],
+    records.map((record) => [
+      `${record.variant} ${VARIANT_NAMES[record.variant]}`,
+      String(ratePerSecond),
+      (record.load.completed / record.load.wallSeconds).toFixed(1),
+      record.load.latencyMs.p50.toFixed(2),
+      record.load.latencyMs.p99.toFixed(2),
+      record.load.latencyMs.max.toFixed(1),
+      String(record.load.non2xx + record.load.errors + record.load.timeouts),
+      record.services.map((service) => fixed(service.lagP99Ms, 1)).join(', '),
+      cpuPerRoll(record).toFixed(3),
+    ]),
+    [false, true, true, true, true, true, true, false, true],
+  );
 }
 
 export function serviceTable(aggregates: Aggregate[]): string {
@@ -240,22 +334,31 @@ export interface Floor {
   met: boolean | undefined;
 }
 
-/** The floors of issue 8, judged on what this run measured (undefined: not measured). */
-export function floors(aggregates: Aggregate[], users: UsersRow[]): Floor[] {
+/** The floors of issue 14, judged on what this run measured (undefined: not measured). */
+export function floors(aggregates: Aggregate[], rateRecords: RunRecord[], users: UsersRow[]): Floor[] {
   const result: Floor[] = [];
-  const [v1, v2, v3] = [find(aggregates, 1, 50), find(aggregates, 2, 50), find(aggregates, 3, 50)];
   const check = (name: string, value: number | undefined, ok: (v: number) => boolean, digits = 2) =>
     result.push({ name, value: fixed(value, digits), met: value === undefined ? undefined : ok(value) });
-  check('c=50: req/s of 1 / req/s of 3 >= 0.25', v1 && v3 && v1.rps / v3.rps, (v) => v >= 0.25);
-  check('c=50: req/s of 1 / req/s of 2 >= 0.75', v1 && v2 && v1.rps / v2.rps, (v) => v >= 0.75);
-  check('c=50: p99 of 1 / p99 of 3 < 3', v1 && v3 && v1.p99 / v3.p99, (v) => v < 3);
-  const maxConnections = Math.max(0, ...aggregates.map((a) => a.connections));
-  const biggest = aggregates.filter((a) => a.connections === maxConnections && (a.variant === 1 || a.variant === 2));
-  const rss = biggest.flatMap((a) => a.services.map((s) => s.rssMiB ?? 0));
+  const atFifty = ratios((variant) => {
+    const found = find(aggregates, variant, 50);
+    return found === undefined ? undefined : cpuPerRoll(found);
+  });
+  check('c=50: telemetry ratio (1 - 2) / (4 - 3) <= 1.3', atFifty.telemetry, (v) => v <= 1.3);
+  check('c=50: framework ratio 2 / 5 <= 1.4', atFifty.framework, (v) => v <= 1.4);
+  const p99 = (variant: VariantId) => rateRecords.find((r) => r.variant === variant)?.load.latencyMs.p99;
+  const [rate1, rate4] = [p99(1), p99(4)];
   check(
-    `RSS of every project service after the c=${maxConnections} run < 300 MB (MiB shown)`,
+    'fixed rate: p99 of 1 / p99 of 4 <= 2',
+    rate1 === undefined || rate4 === undefined ? undefined : rate1 / rate4,
+    (v) => v <= 2,
+  );
+  const maxConnections = Math.max(0, ...aggregates.map((a) => a.connections));
+  const project = aggregates.filter((a) => a.connections === maxConnections && [1, 2, 6].includes(a.variant));
+  const rss = project.flatMap((a) => a.services.map((s) => s.rssMiB ?? 0));
+  check(
+    `RSS of every project service after the c=${maxConnections} run < 200 MiB`,
     rss.length === 0 ? undefined : Math.max(...rss),
-    (v) => v * 1.048576 < 300,
+    (v) => v < 200,
     0,
   );
   for (const n of [50, 200]) {
