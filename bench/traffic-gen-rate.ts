@@ -178,15 +178,23 @@ async function main(): Promise<void> {
   }
 
   const receiver = new OtlpReceiver({ keepSpans: false });
-  process.once('SIGINT', () => {
-    process.stderr.write('\nSIGINT: stopping everything the benchmark started\n');
-    void stopAllProcesses()
-      .then(() => receiver.stop())
-      .finally(() => process.exit(130));
-  });
   const otlpEndpoint = await receiver.start();
   // The services' output goes to files, as a container runtime collects it; kept if the run fails.
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'traffic-gen-rate-'));
+  let interrupted = false;
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${signal}: stopping everything the benchmark started\n`);
+    void stopAllProcesses()
+      .then(() => receiver.stop())
+      .finally(() => {
+        rmSync(logDir, { recursive: true, force: true });
+        process.exit(130);
+      });
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     const chain = await startChain(
       { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint, ROLL_DELAY_MAX_MS: '0' },
@@ -195,6 +203,8 @@ async function main(): Promise<void> {
     );
     await ramp(options, chain.frontend.url, [chain.frontend, chain.diceRoller, chain.dieService], otlpEndpoint);
   } catch (error) {
+    // A run cut off by Ctrl-C is no failure; `interrupt` exits.
+    if (interrupted) return;
     process.stderr.write(`the services' logs are in ${logDir}\n`);
     throw error;
   } finally {
