@@ -11,7 +11,9 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 
 import path from 'node:path';
 import { REPO_ROOT } from '../test/support/start-script';
 
-const WORKSPACES = ['telemetry', 'die-service', 'dice-roller', 'frontend'];
+const WORKSPACES = ['telemetry', 'fault-lab', 'die-service', 'dice-roller', 'frontend'];
+/** The workspaces the services require by their package name. */
+const LIBRARIES = ['telemetry', 'fault-lab'];
 
 const target = process.argv[2];
 if (target === undefined) {
@@ -32,7 +34,9 @@ for (const workspace of WORKSPACES) {
 }
 const modules = path.join(root, 'node_modules');
 mkdirSync(path.join(modules, '@dice-roller'), { recursive: true });
-symlinkSync(path.join(root, 'telemetry'), path.join(modules, '@dice-roller', 'telemetry'));
+for (const library of LIBRARIES) symlinkSync(path.join(root, library), path.join(modules, '@dice-roller', library));
+// The fault lab's flag file, where it looks for it by default.
+symlinkSync(path.join(REPO_ROOT, 'flags'), path.join(root, 'flags'));
 for (const entry of readdirSync(path.join(REPO_ROOT, 'node_modules'))) {
   if (entry === '@dice-roller' || entry === '.bin') continue;
   const local = WORKSPACES.includes(entry) ? path.join(root, entry) : path.join(REPO_ROOT, 'node_modules', entry);
