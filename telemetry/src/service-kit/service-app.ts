@@ -1,5 +1,4 @@
 import express, { type Express, type Request, type RequestHandler, type Response, Router } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { getActiveSdk } from '../otel/sdk-handle';
 import { serviceIdentity } from '../otel/service-identity';
@@ -7,6 +6,7 @@ import { errorPath } from './error-path';
 import { httpMetricsMiddleware } from './http-metrics';
 import { serveMetrics } from './metrics-endpoint';
 import { methodNotAllowed, notFoundHandler, ProblemType, sendProblem } from './problem';
+import { securityHeaders } from './security-headers';
 import { SHUTTING_DOWN } from './server-lifecycle';
 import { serverTiming } from './server-timing';
 import { nameServerSpanByRoute } from './span-route';
@@ -35,7 +35,7 @@ export interface ServiceAppOptions {
    * method, mounted between the shared middleware and the error path.
    */
   routes: Record<string, RequestHandler>;
-  /** A folder served as static files under a path prefix (the frontend's page assets). */
+  /** A folder served as static files under a path prefix (the frontend's page assets): the service serves a page. */
   staticFiles?: { path: string; folder: string };
   /** Names this service's Server-Timing entries (`dice-roller`, `dice-roller.wait`). */
   serverTimingName: string;
@@ -112,16 +112,7 @@ export function createServiceApp({
   // Repeated parameters become arrays, `a[b]=c` stays a literal key: no nested objects.
   app.set('query parser', 'simple');
   app.use(nameServerSpanByRoute());
-  app.use(
-    helmet({
-      // The services speak plain HTTP (TLS, if any, ends in front of them): asking
-      // browsers to upgrade to HTTPS would break the UI on http://localhost:8105.
-      strictTransportSecurity: false,
-      contentSecurityPolicy: {
-        directives: { 'style-src': ["'self'"], 'upgrade-insecure-requests': null },
-      },
-    }),
-  );
+  app.use(securityHeaders({ servesPage: staticFiles !== undefined }));
   const info: ServiceInfo = { name: serviceIdentity.name, version: serviceIdentity.version, description, endpoints };
   app.use(operationalRoutes(info, readiness));
   app.use(httpMetricsMiddleware());
