@@ -1,4 +1,4 @@
-import { type CallMetrics, counter, histogram, type KnownValues, LATENCY_BUCKETS } from '@dice-roller/telemetry';
+import { type CallMetrics, callMetricPair, counter, histogram, type KnownValues } from '@dice-roller/telemetry';
 import type { DieSpecification } from 'die-service/client';
 
 export const diceRolls = counter(
@@ -12,16 +12,14 @@ export const diceRollValue = histogram('dice_roll_value', 'Values rolled, by die
   buckets: [0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 20, 100],
 });
 
-export const dieServiceRequests = counter(
-  'die_service_requests_total',
-  'Calls to die-service by identifier and outcome: success, error_<http code>, timeout or connection_error.',
-  ['identifier', 'status'],
-);
-
-export const dieServiceRequestDuration = histogram(
-  'die_service_request_duration_seconds',
-  'Duration of calls to die-service, whatever their outcome.',
-  { buckets: LATENCY_BUCKETS, exemplars: true },
+/** dice-roller's calls to die-service, recorded by the upstream client (see specificationCall). */
+const dieServiceCalls = callMetricPair(
+  {
+    name: 'die_service_requests_total',
+    help: 'Calls to die-service by identifier and outcome: success, error_<http code>, timeout or connection_error.',
+    labelNames: ['identifier', 'status'],
+  },
+  { name: 'die_service_request_duration_seconds', help: 'Duration of calls to die-service, whatever their outcome.' },
 );
 
 /**
@@ -31,8 +29,7 @@ export const dieServiceRequestDuration = histogram(
  */
 export function specificationCall(die: string, knownDice: KnownValues): CallMetrics<DieSpecification> {
   return {
-    calls: dieServiceRequests,
-    duration: dieServiceRequestDuration,
+    ...dieServiceCalls,
     labels: ({ status, answer }) => {
       if (answer !== undefined) knownDice.vouchFor(die);
       const outcome = answer !== undefined ? 'success' : typeof status === 'number' ? `error_${status}` : status;

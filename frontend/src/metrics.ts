@@ -1,11 +1,4 @@
-import {
-  type CallMetrics,
-  counter,
-  histogram,
-  type KnownValues,
-  LATENCY_BUCKETS,
-  ProblemType,
-} from '@dice-roller/telemetry';
+import { type CallMetrics, callMetricPair, counter, type KnownValues, ProblemType } from '@dice-roller/telemetry';
 
 export const frontendRequests = counter(
   'frontend_requests_total',
@@ -13,16 +6,18 @@ export const frontendRequests = counter(
   ['die_type', 'status'],
 );
 
-export const backendRequests = counter(
-  'backend_requests_total',
-  'Calls to dice-roller by die type and HTTP status code (or timeout, connection_error).',
-  ['die_type', 'status_code'],
-);
-
-export const backendRequestDuration = histogram(
-  'backend_request_duration_seconds',
-  'Duration of calls to dice-roller, by die type.',
-  { labelNames: ['die_type'], buckets: LATENCY_BUCKETS, exemplars: true },
+/** The frontend's calls to dice-roller, recorded by the upstream client (see rollCall). */
+const diceRollerCalls = callMetricPair(
+  {
+    name: 'backend_requests_total',
+    help: 'Calls to dice-roller by die type and HTTP status code (or timeout, connection_error).',
+    labelNames: ['die_type', 'status_code'],
+  },
+  {
+    name: 'backend_request_duration_seconds',
+    help: 'Duration of calls to dice-roller, by die type.',
+    labelNames: ['die_type'],
+  },
 );
 
 /**
@@ -33,8 +28,7 @@ export const backendRequestDuration = histogram(
  */
 export function rollCall<T = number>(die: string, knownDice: KnownValues): CallMetrics<T> {
   return {
-    calls: backendRequests,
-    duration: backendRequestDuration,
+    ...diceRollerCalls,
     labels: ({ status, answer, problem }) => {
       if (answer !== undefined || problem?.type === ProblemType.dieFailed) knownDice.vouchFor(die);
       const dieType = knownDice.label(die);

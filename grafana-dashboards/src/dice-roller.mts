@@ -23,6 +23,7 @@ import {
   SCHEMA_VERSION,
   serviceGraphPanel,
   statPanel,
+  type TimeseriesOptions,
   thresholds,
   timeseriesPanel,
   traceql,
@@ -59,6 +60,18 @@ function percentiles(bucket: string, selector: string) {
 }
 
 /**
+ * p95 and p50 of one latency histogram, with exemplars on the p95 (unless
+ * `exemplars` is false); legends `p95`, `p50`, after `name` when there is one.
+ */
+function p95AndP50(bucket: string, selector: string, { name = '', exemplars = true } = {}) {
+  const legend = (quantileName: string) => (name === '' ? quantileName : `${name} ${quantileName}`);
+  return [
+    promql(quantile(0.95, bucket, selector), legend('p95'), { exemplar: exemplars }),
+    promql(quantile(0.5, bucket, selector), legend('p50')),
+  ];
+}
+
+/**
  * The share of `counter` matching `part`, by `by`: 0 (not "No data") where
  * nothing matched but there was traffic, because `or` fills the gaps with zeros.
  */
@@ -70,6 +83,29 @@ function ratio(counter: string, selector: string, part: string, by: string): str
 
 const LATENCY_DESCRIPTION =
   'Quantiles estimated from the histogram buckets (0.005 s to 10 s). The diamonds are exemplars: requests the service traced, with their trace id; hover one and choose "View trace" to open it in Tempo.';
+
+/** The requests `job` answered per second, by route template and status class, stacked. */
+function requestsByRoutePanel(job: string, description: string) {
+  return timeseriesPanel({
+    title: 'Requests by route and status',
+    description,
+    unit: 'reqps',
+    stack: true,
+    queries: [
+      promql(`sum by (handler, status) (rate(http_requests_total{job="${job}"}${RATE}))`, '{{handler}} {{status}}'),
+    ],
+  });
+}
+
+/** A panel of latencies: seconds from zero, its description followed by how to read the quantiles and exemplars. */
+function latencyPanel(options: Pick<TimeseriesOptions, 'title' | 'description' | 'queries'>) {
+  return timeseriesPanel({
+    ...options,
+    description: `${options.description} ${LATENCY_DESCRIPTION}`,
+    unit: 's',
+    min: 0,
+  });
+}
 
 const ERROR_RATIO_STEPS = thresholds(
   { value: null, color: 'green' },
@@ -108,11 +144,10 @@ const overview: Row = {
       8,
     ),
     cell(
-      timeseriesPanel({
+      latencyPanel({
         title: 'p95 latency by service',
-        description: `95th percentile of the time each service took to answer. The frontend includes dice-roller, which includes die-service and the roll's random delay. ${LATENCY_DESCRIPTION}`,
-        unit: 's',
-        min: 0,
+        description:
+          "95th percentile of the time each service took to answer. The frontend includes dice-roller, which includes die-service and the roll's random delay.",
         queries: [
           promql(quantile(0.95, 'http_request_duration_seconds_bucket', SERVICE, ['job']), '{{job}}', {
             exemplar: true,
@@ -123,11 +158,9 @@ const overview: Row = {
       8,
     ),
     cell(
-      timeseriesPanel({
+      latencyPanel({
         title: 'Latency percentiles: $service',
-        description: `p50, p95 and p99 of the time $service took to answer, one panel per selected service. ${LATENCY_DESCRIPTION}`,
-        unit: 's',
-        min: 0,
+        description: 'p50, p95 and p99 of the time $service took to answer, one panel per selected service.',
         queries: percentiles('http_request_duration_seconds_bucket', SERVICE),
       })
         .repeat('service')
@@ -144,19 +177,10 @@ const dieService: Row = {
   collapsed: true,
   cells: [
     cell(
-      timeseriesPanel({
-        title: 'Requests by route and status',
-        description:
-          'Requests die-service answered per second, by route template and status class. GET /dice?identifier=... is one per roll (dice-roller asks for the specification each time); GET /dice alone is the list the frontend shows.',
-        unit: 'reqps',
-        stack: true,
-        queries: [
-          promql(
-            `sum by (handler, status) (rate(http_requests_total{job="die-service"}${RATE}))`,
-            '{{handler}} {{status}}',
-          ),
-        ],
-      }),
+      requestsByRoutePanel(
+        'die-service',
+        'Requests die-service answered per second, by route template and status class. GET /dice?identifier=... is one per roll (dice-roller asks for the specification each time); GET /dice alone is the list the frontend shows.',
+      ),
       6,
       8,
     ),
@@ -178,11 +202,9 @@ const dieService: Row = {
       8,
     ),
     cell(
-      timeseriesPanel({
+      latencyPanel({
         title: 'Latency percentiles',
-        description: `How long die-service took to answer: an in-memory lookup, so milliseconds. ${LATENCY_DESCRIPTION}`,
-        unit: 's',
-        min: 0,
+        description: 'How long die-service took to answer: an in-memory lookup, so milliseconds.',
         queries: percentiles('http_request_duration_seconds_bucket', 'job="die-service"'),
       }),
       6,
@@ -239,15 +261,11 @@ const serviceToService: Row = {
       8,
     ),
     cell(
-      timeseriesPanel({
+      latencyPanel({
         title: 'dice-roller → die-service: latency',
-        description: `How long dice-roller waited for die-service, whatever the outcome (this histogram has no labels). ${LATENCY_DESCRIPTION}`,
-        unit: 's',
-        min: 0,
-        queries: [
-          promql(quantile(0.95, 'die_service_request_duration_seconds_bucket', ''), 'p95', { exemplar: true }),
-          promql(quantile(0.5, 'die_service_request_duration_seconds_bucket', ''), 'p50'),
-        ],
+        description:
+          'How long dice-roller waited for die-service, whatever the outcome (this histogram has no labels).',
+        queries: p95AndP50('die_service_request_duration_seconds_bucket', ''),
       }),
       8,
       8,
@@ -282,11 +300,10 @@ const serviceToService: Row = {
       8,
     ),
     cell(
-      timeseriesPanel({
+      latencyPanel({
         title: 'frontend → dice-roller: p95 latency by die',
-        description: `How long the frontend waited for dice-roller, by die: mostly the roll's random delay (0 to ROLL_DELAY_MAX_MS, 1 s by default). ${LATENCY_DESCRIPTION}`,
-        unit: 's',
-        min: 0,
+        description:
+          "How long the frontend waited for dice-roller, by die: mostly the roll's random delay (0 to ROLL_DELAY_MAX_MS, 1 s by default).",
         queries: [
           promql(quantile(0.95, 'backend_request_duration_seconds_bucket', DIE, ['die_type']), '{{die_type}}', {
             exemplar: true,
@@ -421,19 +438,10 @@ const frontend: Row = {
   collapsed: true,
   cells: [
     cell(
-      timeseriesPanel({
-        title: 'Requests by route and status',
-        description:
-          'Requests the frontend answered per second, by route template and status class: the UI (/), its assets, the list of dice and the rolls.',
-        unit: 'reqps',
-        stack: true,
-        queries: [
-          promql(
-            `sum by (handler, status) (rate(http_requests_total{job="frontend"}${RATE}))`,
-            '{{handler}} {{status}}',
-          ),
-        ],
-      }),
+      requestsByRoutePanel(
+        'frontend',
+        'Requests the frontend answered per second, by route template and status class: the UI (/), its assets, the list of dice and the rolls.',
+      ),
       6,
       8,
     ),
@@ -474,11 +482,9 @@ const frontend: Row = {
       8,
     ),
     cell(
-      timeseriesPanel({
+      latencyPanel({
         title: 'Roll latency (GET /roll)',
-        description: `What a user waits for a roll, end to end through the three services. ${LATENCY_DESCRIPTION}`,
-        unit: 's',
-        min: 0,
+        description: 'What a user waits for a roll, end to end through the three services.',
         queries: percentiles('http_request_duration_seconds_bucket', 'job="frontend", handler="/roll"'),
       }),
       6,
@@ -523,22 +529,17 @@ const concurrentRolls: Row = {
       8,
     ),
     cell(
-      timeseriesPanel({
+      latencyPanel({
         title: 'Batch latency against single-roll latency',
-        description: `How long a whole batch took, from its first roll's start to its slowest roll's end (async_roll_duration_seconds), next to how long dice-roller took for one roll (GET /roll). The rolls of a batch run at the same time, so a batch takes about as long as its slowest roll: the two lines stay close, whatever the batch size. ${LATENCY_DESCRIPTION}`,
-        unit: 's',
-        min: 0,
+        description:
+          "How long a whole batch took, from its first roll's start to its slowest roll's end (async_roll_duration_seconds), next to how long dice-roller took for one roll (GET /roll). The rolls of a batch run at the same time, so a batch takes about as long as its slowest roll: the two lines stay close, whatever the batch size.",
         queries: [
-          promql(quantile(0.95, 'async_roll_duration_seconds_bucket', ''), 'batch p95', { exemplar: true }),
-          promql(quantile(0.5, 'async_roll_duration_seconds_bucket', ''), 'batch p50'),
-          promql(
-            quantile(0.95, 'http_request_duration_seconds_bucket', 'job="dice-roller", handler="/roll"'),
-            'single roll p95',
-          ),
-          promql(
-            quantile(0.5, 'http_request_duration_seconds_bucket', 'job="dice-roller", handler="/roll"'),
-            'single roll p50',
-          ),
+          ...p95AndP50('async_roll_duration_seconds_bucket', '', { name: 'batch' }),
+          // No exemplars here: the batch's diamonds are the ones this panel is about.
+          ...p95AndP50('http_request_duration_seconds_bucket', 'job="dice-roller", handler="/roll"', {
+            name: 'single roll',
+            exemplars: false,
+          }),
         ],
       }),
       8,

@@ -30,11 +30,11 @@ import {
   alloyBlock,
   alloyObjectKeys,
   loadProject,
-  parseAlloy,
-  readText,
   readYaml,
   STACK_DIR,
+  stackAlloy,
 } from '../support/stack';
+import { stackPrometheusConfig } from '../support/stack-prometheus';
 
 /**
  * The dashboards as files, checked without running anything: they are what
@@ -108,7 +108,7 @@ const provisioned = readYaml<{ datasources: ProvisionedDatasource[] }>(
 
 /** The stream labels Alloy sets: relabelling targets and the `stage.labels` of its processing. */
 function alloyLabels(): { labels: string[]; metadata: string[] } {
-  const components = parseAlloy(readText(path.join(STACK_DIR, 'alloy', 'config.alloy')));
+  const components = stackAlloy();
   const relabelled = components
     .filter((c) => c.kind === 'discovery.relabel')
     .flatMap((c) => [...c.body.matchAll(/target_label\s*=\s*"([^"]+)"/g)].map((m) => m[1] as string));
@@ -428,9 +428,7 @@ describe('every query', () => {
       for (const selector of promqlSelectors(substituted(q))) {
         for (const matcher of selector.matchers.filter((m) => m.label === 'job')) {
           // A job regex that matches no stack job would hide a service.
-          const jobs = readYaml<{ scrape_configs: { job_name: string }[] }>(
-            path.join(STACK_DIR, 'prometheus', 'prometheus.yml'),
-          ).scrape_configs.map((j) => j.job_name);
+          const jobs = stackPrometheusConfig().scrape_configs.map((j) => j.job_name);
           const regex = new RegExp(`^(?:${matcher.value})$`);
           expect(
             jobs.some((job) => (matcher.op === '=' ? job === matcher.value : regex.test(job))),

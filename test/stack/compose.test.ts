@@ -2,11 +2,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { describe, expect, it } from 'vitest';
-import type { PrometheusConfig } from '../support/prometheus';
 import {
   APP_SERVICES,
   BUILT_SERVICES,
   commandOf,
+  composeService,
   DOCKERFILE,
   dependenciesOf,
   environmentOf,
@@ -15,16 +15,16 @@ import {
   includedFiles,
   labelsOf,
   loadProject,
-  parseAlloy,
   portsOf,
   ROOT_COMPOSE,
   readText,
   readYaml,
   repoPath,
   STACK_COMPOSE,
-  STACK_DIR,
+  stackAlloy,
   volumesOf,
 } from '../support/stack';
+import { stackPrometheusConfig } from '../support/stack-prometheus';
 
 /**
  * docker-compose.yml and stack/docker-compose.yml, checked offline: the Compose
@@ -34,12 +34,6 @@ import {
 
 const SCHEMA_FILE = repoPath('test', 'schemas', 'compose-spec.json');
 const { files, services } = loadProject();
-
-function service(name: string) {
-  const located = services.get(name);
-  if (located === undefined) throw new Error(`no compose service ${name}`);
-  return located.service;
-}
 
 describe('the compose files', () => {
   // The schema declares draft-07 without the trailing '#', which Ajv does not
@@ -82,7 +76,7 @@ describe('the compose files', () => {
 
   it('start the services without waiting for Prometheus or Grafana, at any depth (a slow WAL replay delays nothing)', () => {
     const reached = (name: string, seen = new Set<string>()): Set<string> => {
-      for (const dependency of Object.keys(dependenciesOf(service(name)))) {
+      for (const dependency of Object.keys(dependenciesOf(composeService(name)))) {
         if (!seen.has(dependency)) reached(dependency, seen.add(dependency));
       }
       return seen;
@@ -101,7 +95,7 @@ describe('the compose files', () => {
         expect(['service_started', 'service_healthy', 'service_completed_successfully']).toContain(condition);
         if (condition === 'service_healthy') {
           expect(
-            healthcheckCommand(service(dependency)),
+            healthcheckCommand(composeService(dependency)),
             `${name} waits for ${dependency} to be healthy`,
           ).toBeDefined();
         }
@@ -111,14 +105,14 @@ describe('the compose files', () => {
 
   it('build every image from the workspace root and its one Dockerfile', () => {
     for (const name of BUILT_SERVICES) {
-      const { build } = service(name);
+      const { build } = composeService(name);
       expect(typeof build, name).toBe('object');
       if (typeof build !== 'object') continue;
       const context = path.resolve(path.dirname(ROOT_COMPOSE), build.context ?? '.');
       expect(context, `${name} builds from the workspace root`).toBe(repoPath());
       expect(path.join(context, build.dockerfile ?? 'Dockerfile')).toBe(DOCKERFILE);
       expect(existsSync(DOCKERFILE)).toBe(true);
-      expect(imageBuildOf(service(name)).args.WORKSPACE, name).toBe(name);
+      expect(imageBuildOf(composeService(name)).args.WORKSPACE, name).toBe(name);
     }
   });
 
@@ -172,7 +166,7 @@ describe('the compose files', () => {
   });
 
   it('give each built container an init process, so signals reach node and orphans are reaped', () => {
-    for (const name of BUILT_SERVICES) expect(service(name).init, name).toBe(true);
+    for (const name of BUILT_SERVICES) expect(composeService(name).init, name).toBe(true);
   });
 });
 
@@ -184,10 +178,10 @@ function defaultPort(name: string): number {
   return Number(match?.[1]);
 }
 
-const prometheusConfig = readYaml<PrometheusConfig>(path.join(STACK_DIR, 'prometheus', 'prometheus.yml'));
+const prometheusConfig = stackPrometheusConfig();
 
 describe.each(APP_SERVICES)('the %s service', (name) => {
-  const definition = service(name);
+  const definition = composeService(name);
   const env = environmentOf(definition);
   const port = defaultPort(name);
 
@@ -218,20 +212,20 @@ describe('the links between the services', () => {
       DIE_SERVICE_URL: `http://die-service:${defaultPort('die-service')}`,
       DICE_ROLLER_URL: `http://dice-roller:${defaultPort('dice-roller')}`,
     };
-    expect(environmentOf(service('dice-roller')).DIE_SERVICE_URL).toBe(upstreams.DIE_SERVICE_URL);
-    expect(environmentOf(service('frontend')).DIE_SERVICE_URL).toBe(upstreams.DIE_SERVICE_URL);
-    expect(environmentOf(service('frontend')).DICE_ROLLER_URL).toBe(upstreams.DICE_ROLLER_URL);
-    expect(dependenciesOf(service('dice-roller'))['die-service']).toBe('service_healthy');
-    expect(dependenciesOf(service('frontend'))['dice-roller']).toBe('service_healthy');
+    expect(environmentOf(composeService('dice-roller')).DIE_SERVICE_URL).toBe(upstreams.DIE_SERVICE_URL);
+    expect(environmentOf(composeService('frontend')).DIE_SERVICE_URL).toBe(upstreams.DIE_SERVICE_URL);
+    expect(environmentOf(composeService('frontend')).DICE_ROLLER_URL).toBe(upstreams.DICE_ROLLER_URL);
+    expect(dependenciesOf(composeService('dice-roller'))['die-service']).toBe('service_healthy');
+    expect(dependenciesOf(composeService('frontend'))['dice-roller']).toBe('service_healthy');
   });
 
   it("give the frontend Grafana's address as the browser reaches it", () => {
-    const grafana = portsOf(service('grafana'))[0];
-    expect(environmentOf(service('frontend')).GRAFANA_URL).toBe(`http://localhost:${grafana?.published}`);
+    const grafana = portsOf(composeService('grafana'))[0];
+    expect(environmentOf(composeService('frontend')).GRAFANA_URL).toBe(`http://localhost:${grafana?.published}`);
   });
 
   it('run the traffic generator on demand, against the frontend', () => {
-    const trafficGen = service('traffic-gen');
+    const trafficGen = composeService('traffic-gen');
     expect(trafficGen.profiles).toEqual(['traffic']);
     const command = commandOf(trafficGen);
     expect(command[command.indexOf('--url') + 1]).toBe(`http://frontend:${defaultPort('frontend')}`);
@@ -244,13 +238,11 @@ describe('the links between the services', () => {
   });
 
   it('label every built container for Alloy, with the label its discovery filters on', () => {
-    const discovery = parseAlloy(readText(path.join(STACK_DIR, 'alloy', 'config.alloy'))).find(
-      (c) => c.kind === 'discovery.docker',
-    );
+    const discovery = stackAlloy().find((c) => c.kind === 'discovery.docker');
     const filter = /values\s*=\s*\["([^"=]+)=([^"]+)"\]/.exec(discovery?.body ?? '');
     expect(filter).not.toBeNull();
     for (const name of BUILT_SERVICES) {
-      expect(labelsOf(service(name))[filter?.[1] ?? ''], name).toBe(filter?.[2]);
+      expect(labelsOf(composeService(name))[filter?.[1] ?? ''], name).toBe(filter?.[2]);
     }
   });
 });
@@ -309,7 +301,7 @@ function environmentReads(workspace: string): EnvironmentRead[] {
 }
 
 describe.each(BUILT_SERVICES)('the environment of %s', (name) => {
-  const env = environmentOf(service(name));
+  const env = environmentOf(composeService(name));
   const reads = environmentReads(name);
 
   it('sets every variable whose default only works outside a container (a localhost URL)', () => {

@@ -3,13 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   APP_SERVICES,
   BUILT_SERVICES,
+  builtImage,
+  composeService,
   DOCKERFILE,
   type DockerInstruction,
   environmentOf,
   execForm,
-  imageBuildOf,
-  imageInstructions,
-  loadProject,
   parseDockerfile,
   readText,
   repoPath,
@@ -84,7 +83,6 @@ const stageOf = (name: string) =>
   instructions.find((i) => i.keyword === 'FROM' && i.args.endsWith(` AS ${name}`))?.stage ?? -1;
 const inStage = (stage: number, keyword: string) =>
   instructions.filter((i) => i.stage === stage && i.keyword === keyword).map((i) => i.args);
-const { services } = loadProject();
 
 describe('the Dockerfile', () => {
   it('builds in stages from one pinned Node.js 24 slim image: manifests, build, runtime, one target per kind of image', () => {
@@ -149,8 +147,7 @@ describe('the Dockerfile', () => {
 });
 
 describe.each(BUILT_SERVICES)('the %s image', (name) => {
-  const build = imageBuildOf(services.get(name)?.service ?? {});
-  const image = imageInstructions(instructions, build);
+  const { build, instructions: image } = builtImage(name);
   const finalStage = Math.max(...image.map((i) => i.stage));
   const inFinal = (keyword: string) => image.filter((i) => i.keyword === keyword);
 
@@ -172,13 +169,12 @@ describe.each(BUILT_SERVICES)('the %s image', (name) => {
 });
 
 describe.each(APP_SERVICES)('the %s image', (name) => {
-  const definition = services.get(name)?.service ?? {};
-  const image = imageInstructions(instructions, imageBuildOf(definition));
+  const { build, instructions: image } = builtImage(name);
   const inFinal = (keyword: string) => image.filter((i) => i.keyword === keyword);
 
   it('probes /health on its port with node (the image has no curl)', () => {
-    const port = imageBuildOf(definition).args.PORT;
-    expect(port).toBe(environmentOf(definition).PORT);
+    const port = build.args.PORT;
+    expect(port).toBe(environmentOf(composeService(name)).PORT);
     expect(inFinal('EXPOSE').map((i) => i.args)).toEqual([port]);
     expect(inFinal('ENV').map((i) => i.args)).toContain(`PORT=${port}`);
     const healthcheck = inFinal('HEALTHCHECK')[0]?.args ?? '';

@@ -3,20 +3,21 @@ import path from 'node:path';
 import { parser as logqlParser } from '@grafana/lezer-logql';
 import { parser as promqlParser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
-import type { PrometheusConfig } from '../support/prometheus';
 import {
   APP_SERVICES,
   alloyBlock,
   alloyObjectKeys,
+  composeService,
   environmentOf,
   loadProject,
-  parseAlloy,
   portsOf,
   readText,
   readYaml,
   STACK_DIR,
+  stackAlloy,
   volumesOf,
 } from '../support/stack';
+import { stackPrometheusConfig } from '../support/stack-prometheus';
 
 /**
  * Grafana's provisioning, checked offline: the datasources exist under the fixed
@@ -49,7 +50,7 @@ const { datasources } = readYaml<{ apiVersion: number; datasources: Datasource[]
 const { providers } = readYaml<{ apiVersion: number; providers: DashboardProvider[] }>(DASHBOARDS_FILE);
 const byUid = new Map(datasources.map((ds) => [ds.uid, ds]));
 const { services } = loadProject();
-const grafana = services.get('grafana')?.service ?? {};
+const grafana = composeService('grafana');
 
 function jsonData(uid: string): Record<string, unknown> {
   return byUid.get(uid)?.jsonData ?? {};
@@ -126,7 +127,7 @@ describe('the links a user follows', () => {
     expect(parseErrors(logqlParser.parse(sample)), sample).toBe(0);
 
     // The query filters on what Alloy really sets: the `service` label and trace_id metadata.
-    const alloy = parseAlloy(readText(path.join(STACK_DIR, 'alloy', 'config.alloy')));
+    const alloy = stackAlloy();
     const processing = alloy.find((c) => c.kind === 'loki.process')?.body ?? '';
     expect(alloyObjectKeys(alloyBlock(processing, 'stage.structured_metadata') ?? '', 'values')).toContain('trace_id');
     expect(alloy.find((c) => c.kind === 'discovery.relabel')?.body).toContain('target_label  = "service"');
@@ -141,11 +142,9 @@ describe('the links a user follows', () => {
     };
     expect(link.datasourceUid).toBe('prometheus');
     expect(link.tags).toEqual([{ key: 'service.name', value: 'job' }]);
-    const jobs = readYaml<PrometheusConfig>(path.join(STACK_DIR, 'prometheus', 'prometheus.yml')).scrape_configs.map(
-      (j) => j.job_name,
-    );
+    const jobs = stackPrometheusConfig().scrape_configs.map((j) => j.job_name);
     for (const name of APP_SERVICES) {
-      expect(jobs).toContain(environmentOf(services.get(name)?.service ?? {}).OTEL_SERVICE_NAME);
+      expect(jobs).toContain(environmentOf(composeService(name)).OTEL_SERVICE_NAME);
     }
     expect(link.queries.length).toBeGreaterThan(0);
     for (const { name, query } of link.queries) {

@@ -7,18 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/ports';
 import { eventually } from '../support/prometheus';
-import {
-  APP_SERVICES,
-  BUILT_SERVICES,
-  DOCKERFILE,
-  execForm,
-  imageBuildOf,
-  imageInstructions,
-  loadProject,
-  parseDockerfile,
-  readText,
-  repoPath,
-} from '../support/stack';
+import { APP_SERVICES, BUILT_SERVICES, builtImage, execForm, readText, repoPath } from '../support/stack';
 
 /**
  * What no Docker engine here can show: that each image has every runtime
@@ -100,13 +89,10 @@ function copyBuildOutput(workspace: string, dest: string): void {
   }
 }
 
-const { services } = loadProject();
-
 /** Replays the stages of the image compose builds for `name`, in a temporary folder. */
 async function replayImage(name: BuiltService): Promise<ReplayedImage> {
   const root = mkdtempSync(path.join(tmpdir(), `image-${name}-`));
-  const build = imageBuildOf(services.get(name)?.service ?? {});
-  const image = imageInstructions(parseDockerfile(readText(DOCKERFILE)), build);
+  const { build, instructions: image } = builtImage(name);
   const inImage = (p: string, workdir: string) =>
     p.startsWith('/app') ? path.join(root, p.slice(4)) : path.join(workdir, p);
   let workdir = root;

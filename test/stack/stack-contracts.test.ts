@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { PrometheusConfig } from '../support/prometheus';
 import {
+  ALLOY_CONFIG,
   APP_SERVICES,
   alloyBlock,
   alloyObjectKeys,
   alloyString,
   commandOf,
+  composeService,
   environmentOf,
   loadProject,
   parseAlloy,
@@ -16,6 +17,7 @@ import {
   STACK_DIR,
   volumesOf,
 } from '../support/stack';
+import { stackPrometheusConfig } from '../support/stack-prometheus';
 
 /**
  * What no binary here can check in the stack's configuration files: each parses,
@@ -26,12 +28,6 @@ import {
 const { services } = loadProject();
 const stackFile = (...segments: string[]) => path.join(STACK_DIR, ...segments);
 
-function service(name: string) {
-  const located = services.get(name);
-  if (located === undefined) throw new Error(`no compose service ${name}`);
-  return located.service;
-}
-
 /** `host:port` of a URL or bare endpoint. */
 function hostPort(endpoint: string): { host: string; port: number } {
   const url = new URL(endpoint.includes('://') ? endpoint : `tcp://${endpoint}`);
@@ -40,7 +36,7 @@ function hostPort(endpoint: string): { host: string; port: number } {
 
 /** The config file a stack service mounts at `target`, as a path in the repository. */
 function mountedConfig(name: string, target: string): string | undefined {
-  const mount = volumesOf(service(name)).find((m) => m.target === target);
+  const mount = volumesOf(composeService(name)).find((m) => m.target === target);
   return mount === undefined ? undefined : path.resolve(STACK_DIR, mount.source);
 }
 
@@ -94,8 +90,8 @@ const collector = readYaml<CollectorConfig>(stackFile('otel-collector', 'config.
 const serviceGraph = readYaml<CollectorOverlay>(stackFile('otel-collector', 'servicegraph.yaml'));
 const tempo = readYaml<TempoConfig>(stackFile('tempo', 'tempo.yaml'));
 const loki = readYaml<LokiConfig>(stackFile('loki', 'loki.yaml'));
-const prometheus = readYaml<PrometheusConfig>(stackFile('prometheus', 'prometheus.yml'));
-const alloyText = readText(stackFile('alloy', 'config.alloy'));
+const prometheus = stackPrometheusConfig();
+const alloyText = readText(ALLOY_CONFIG);
 const alloy = parseAlloy(alloyText);
 
 describe('each stack service', () => {
@@ -107,39 +103,39 @@ describe('each stack service', () => {
       stackFile('otel-collector', 'servicegraph.yaml'),
     );
     // config.yaml first: servicegraph.yaml adds to it.
-    expect(commandOf(service('otel-collector'))).toEqual([
+    expect(commandOf(composeService('otel-collector'))).toEqual([
       '--config=/etc/otelcol-contrib/config.yaml',
       '--config=/etc/otelcol-contrib/servicegraph.yaml',
     ]);
     expect(mountedConfig('tempo', '/etc/tempo/tempo.yaml')).toBe(stackFile('tempo', 'tempo.yaml'));
-    expect(commandOf(service('tempo'))).toContain('-config.file=/etc/tempo/tempo.yaml');
+    expect(commandOf(composeService('tempo'))).toContain('-config.file=/etc/tempo/tempo.yaml');
     expect(mountedConfig('loki', '/etc/loki/loki.yaml')).toBe(stackFile('loki', 'loki.yaml'));
-    expect(commandOf(service('loki'))).toContain('-config.file=/etc/loki/loki.yaml');
-    expect(mountedConfig('alloy', '/etc/alloy/config.alloy')).toBe(stackFile('alloy', 'config.alloy'));
-    expect(commandOf(service('alloy')).at(-1)).toBe('/etc/alloy/config.alloy');
+    expect(commandOf(composeService('loki'))).toContain('-config.file=/etc/loki/loki.yaml');
+    expect(mountedConfig('alloy', '/etc/alloy/config.alloy')).toBe(ALLOY_CONFIG);
+    expect(commandOf(composeService('alloy')).at(-1)).toBe('/etc/alloy/config.alloy');
     expect(mountedConfig('prometheus', '/etc/prometheus/prometheus.yml')).toBe(
       stackFile('prometheus', 'prometheus.yml'),
     );
-    expect(commandOf(service('prometheus'))).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    expect(commandOf(composeService('prometheus'))).toContain('--config.file=/etc/prometheus/prometheus.yml');
   });
 
   it('has a healthcheck only where its image has BusyBox wget', () => {
     for (const name of ['otel-collector', 'tempo', 'loki', 'alloy']) {
-      expect(service(name).healthcheck, name).toBeUndefined();
+      expect(composeService(name).healthcheck, name).toBeUndefined();
     }
     // BusyBox wget is in the Prometheus and (Alpine-based) Grafana images.
     for (const [name, url] of [
       ['prometheus', 'http://127.0.0.1:9090/-/ready'],
       ['grafana', 'http://127.0.0.1:3000/api/health'],
     ] as const) {
-      const test = service(name).healthcheck?.test as string[];
+      const test = composeService(name).healthcheck?.test as string[];
       expect(test.slice(0, 2), name).toEqual(['CMD', 'wget']);
       expect(test.at(-1)).toBe(url);
     }
   });
 
   it('keeps its data in a named volume at the path its configuration writes to', () => {
-    const dataVolume = (name: string) => volumesOf(service(name)).find((m) => !m.bind)?.target;
+    const dataVolume = (name: string) => volumesOf(composeService(name)).find((m) => !m.bind)?.target;
     expect(dataVolume('tempo')).toBe('/var/tempo');
     for (const p of [
       tempo.storage.trace.wal.path,
@@ -153,9 +149,9 @@ describe('each stack service', () => {
     for (const p of Object.values(loki.common.storage.filesystem))
       expect(p.startsWith(`${loki.common.path_prefix}/`)).toBe(true);
     expect(dataVolume('prometheus')).toBe('/prometheus');
-    expect(commandOf(service('prometheus'))).toContain('--storage.tsdb.path=/prometheus');
+    expect(commandOf(composeService('prometheus'))).toContain('--storage.tsdb.path=/prometheus');
     expect(dataVolume('grafana')).toBe('/var/lib/grafana');
-    const alloyStorage = commandOf(service('alloy')).find((arg) => arg.startsWith('--storage.path='));
+    const alloyStorage = commandOf(composeService('alloy')).find((arg) => arg.startsWith('--storage.path='));
     expect(dataVolume('alloy')).toBe(alloyStorage?.slice('--storage.path='.length));
   });
 });
@@ -166,7 +162,7 @@ describe('the OpenTelemetry Collector configuration', () => {
   const pipelines = { ...collector.service.pipelines, ...serviceGraph.service.pipelines };
 
   it('uses only components of the pinned contrib release, under their current names', () => {
-    expect(service('otel-collector').image).toBe('otel/opentelemetry-collector-contrib:0.159.0');
+    expect(composeService('otel-collector').image).toBe('otel/opentelemetry-collector-contrib:0.159.0');
     for (const id of Object.keys(collector.receivers)) expect(['otlp']).toContain(type(id));
     for (const id of Object.keys(collector.processors)) expect(['memory_limiter', 'batch']).toContain(type(id));
     // `otlp` and `otlphttp` are the deprecated aliases of the OTLP exporters since 0.144.0.
@@ -241,12 +237,12 @@ describe('the OpenTelemetry Collector configuration', () => {
     const protocols = collector.receivers.otlp?.protocols ?? {};
     expect(protocols.grpc?.endpoint).toBe('0.0.0.0:4317');
     expect(protocols.http?.endpoint).toBe('0.0.0.0:4318');
-    expect(portsOf(service('otel-collector'))).toEqual([
+    expect(portsOf(composeService('otel-collector'))).toEqual([
       { hostIp: '127.0.0.1', published: 4317, target: 4317 },
       { hostIp: '127.0.0.1', published: 4318, target: 4318 },
     ]);
     for (const name of [...APP_SERVICES, 'traffic-gen']) {
-      const endpoint = hostPort(environmentOf(service(name)).OTEL_EXPORTER_OTLP_ENDPOINT ?? '');
+      const endpoint = hostPort(environmentOf(composeService(name)).OTEL_EXPORTER_OTLP_ENDPOINT ?? '');
       expect(endpoint, name).toEqual({ host: 'otel-collector', port: hostPort(protocols.http?.endpoint ?? '').port });
     }
   });
@@ -285,15 +281,15 @@ describe('the Tempo configuration', () => {
   });
 
   it('serves its API on the port published and named by Grafana', () => {
-    expect(portsOf(service('tempo'))).toEqual([
+    expect(portsOf(composeService('tempo'))).toEqual([
       { hostIp: '127.0.0.1', published: tempo.server.http_listen_port, target: tempo.server.http_listen_port },
     ]);
   });
 
   it('writes nothing to Prometheus, so neither waits for the other', () => {
     expect(tempo.metrics_generator.storage.remote_write).toBeUndefined();
-    expect(commandOf(service('prometheus'))).not.toContain('--web.enable-remote-write-receiver');
-    expect(service('tempo').depends_on).toBeUndefined();
+    expect(commandOf(composeService('prometheus'))).not.toContain('--web.enable-remote-write-receiver');
+    expect(composeService('tempo').depends_on).toBeUndefined();
   });
 
   it('keeps every span in the local blocks TraceQL metrics read, as the backend blocks do', () => {
@@ -333,7 +329,7 @@ describe('the Loki configuration', () => {
   });
 
   it('listens on the port published and written to by Alloy', () => {
-    expect(portsOf(service('loki'))).toEqual([
+    expect(portsOf(composeService('loki'))).toEqual([
       { hostIp: '127.0.0.1', published: loki.server.http_listen_port, target: loki.server.http_listen_port },
     ]);
   });
@@ -359,7 +355,7 @@ describe('the Alloy configuration', () => {
     for (const kind of ['discovery.docker', 'loki.source.docker']) {
       expect(alloyString(component(kind).body, 'host')).toBe('unix:///var/run/docker.sock');
     }
-    expect(volumesOf(service('alloy')).map((m) => m.target)).toContain('/var/run/docker.sock');
+    expect(volumesOf(composeService('alloy')).map((m) => m.target)).toContain('/var/run/docker.sock');
   });
 
   it('labels streams with service (the compose service name) and level, and nothing else', () => {
@@ -382,7 +378,7 @@ describe('the Alloy configuration', () => {
   });
 
   it('runs without usage reports', () => {
-    expect(commandOf(service('alloy'))).toContain('--disable-reporting');
+    expect(commandOf(composeService('alloy'))).toContain('--disable-reporting');
   });
 
   it("pushes to Loki's API", () => {
@@ -398,10 +394,10 @@ describe('the Prometheus configuration', () => {
 
   it('scrapes each service as a job named after it, on its compose name and port', () => {
     for (const name of APP_SERVICES) {
-      const port = portsOf(service(name))[0]?.target;
+      const port = portsOf(composeService(name))[0]?.target;
       expect(jobs.get(name)?.static_configs?.[0]?.targets, name).toEqual([`${name}:${port}`]);
       expect(jobs.get(name)?.metrics_path ?? '/metrics').toBe('/metrics');
-      expect(environmentOf(service(name)).OTEL_SERVICE_NAME).toBe(name);
+      expect(environmentOf(composeService(name)).OTEL_SERVICE_NAME).toBe(name);
     }
   });
 
@@ -418,7 +414,7 @@ describe('the Prometheus configuration', () => {
       [...APP_SERVICES, ...APP_SERVICES.map((s) => `${s}-otel`), 'otel-collector', 'span-metrics', 'prometheus'].sort(),
     );
     expect(jobs.get('prometheus')?.static_configs?.[0]?.targets).toEqual([
-      `localhost:${portsOf(service('prometheus'))[0]?.target}`,
+      `localhost:${portsOf(composeService('prometheus'))[0]?.target}`,
     ]);
     for (const job of jobs.values()) {
       for (const target of job.static_configs?.flatMap((g) => g.targets) ?? []) {
@@ -438,7 +434,7 @@ describe('the Prometheus configuration', () => {
   });
 
   it('keeps 15 days of metrics and stores exemplars', () => {
-    const command = commandOf(service('prometheus'));
+    const command = commandOf(composeService('prometheus'));
     expect(command).toContain('--storage.tsdb.retention.time=15d');
     expect(command).toContain('--enable-feature=exemplar-storage');
   });

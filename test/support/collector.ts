@@ -1,10 +1,9 @@
 import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { freePort } from './ports';
-import { trackProcess } from './service-process';
 import { repoPath, STACK_DIR } from './stack';
+import { requireBinary, StackProgram } from './stack-program';
 
 /**
  * The real OpenTelemetry Collector: the binary stack/build/build.sh builds from
@@ -29,17 +28,10 @@ export const SPAN_METRICS_EXPORTER = 'prometheus';
  */
 export const FAST_SPAN_METRICS_FLUSH = 'connectors::span_metrics::metrics_flush_interval=1s';
 
-function requireBinary(): string {
-  if (!existsSync(COLLECTOR_BIN)) {
-    throw new Error(`${COLLECTOR_BIN} is missing: build it with stack/build/build.sh (needs Go)`);
-  }
-  return COLLECTOR_BIN;
-}
-
 /** `otelcol validate` on the given config files, with the same overrides as a run. */
 export function validateCollectorConfig(configs: string[], set: string[] = []) {
   return spawnSync(
-    requireBinary(),
+    requireBinary(COLLECTOR_BIN),
     ['validate', ...configs.map((c) => `--config=${c}`), ...set.map((s) => `--set=${s}`)],
     {
       encoding: 'utf8',
@@ -88,43 +80,17 @@ export function loopbackOverrides(ports: CollectorPorts, tempoEndpoint: string):
   ];
 }
 
-export class CollectorProcess {
-  private output = '';
-
+export class CollectorProcess extends StackProgram {
   constructor(
     readonly ports: CollectorPorts,
-    private readonly child: ChildProcessByStdio<null, Readable, Readable>,
+    child: ChildProcessByStdio<null, Readable, Readable>,
   ) {
-    // Killed with the test run if it ends without stopping it.
-    trackProcess(child);
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-50_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    super(child);
   }
 
   /** The services' OTEL_EXPORTER_OTLP_ENDPOINT. */
   get otlpEndpoint(): string {
     return `http://127.0.0.1:${this.ports.otlpHttp}`;
-  }
-
-  /** What the collector logged, for failure messages. */
-  get log(): string {
-    return this.output;
-  }
-
-  get exited(): boolean {
-    return this.child.exitCode !== null || this.child.signalCode !== null;
-  }
-
-  async stop(graceMs = 10_000): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
   }
 }
 
@@ -132,18 +98,11 @@ export class CollectorProcess {
 export async function startCollector({ tempoEndpoint, ports, set = [] }: CollectorOptions): Promise<CollectorProcess> {
   const chosen = ports ?? (await collectorPorts());
   const child = spawn(
-    requireBinary(),
+    requireBinary(COLLECTOR_BIN),
     [`--config=${COLLECTOR_CONFIG}`, ...[...loopbackOverrides(chosen, tempoEndpoint), ...set].map((s) => `--set=${s}`)],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const collector = new CollectorProcess(chosen, child);
-  const deadline = Date.now() + 30_000;
-  while (!collector.log.includes('Everything is ready')) {
-    if (collector.exited || Date.now() > deadline) {
-      await collector.stop();
-      throw new Error(`the collector did not become ready (exited: ${collector.exited}):\n${collector.log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await collector.waitUntilReady('the collector', () => collector.log.includes('Everything is ready'));
   return collector;
 }

@@ -1,12 +1,12 @@
 import { type ChildProcessByStdio, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { stringify } from 'yaml';
 import { freePort } from './ports';
-import { trackProcess } from './service-process';
 import { repoPath } from './stack';
+import { requireBinary, StackProgram } from './stack-program';
 
 /**
  * A real Prometheus server, the version the stack's compose file pins, built from
@@ -17,11 +17,6 @@ import { repoPath } from './stack';
 
 export const PROMETHEUS_BIN = repoPath('stack', 'build', 'bin', 'prometheus');
 export const PROMTOOL_BIN = repoPath('stack', 'build', 'bin', 'promtool');
-
-function requireBinary(binary: string): string {
-  if (!existsSync(binary)) throw new Error(`${binary} is missing: build it with stack/build/build.sh (needs Go)`);
-  return binary;
-}
 
 /** promtool of the same build, with `input` on its standard input. */
 export function runPromtool(args: string[], input?: string) {
@@ -68,30 +63,13 @@ export interface ExemplarSeries {
   exemplars: { labels: Record<string, string>; value: string; timestamp: number }[];
 }
 
-export class PrometheusServer {
-  private output = '';
-
+export class PrometheusServer extends StackProgram {
   constructor(
     readonly url: string,
-    private readonly child: ChildProcessByStdio<null, Readable, Readable>,
+    child: ChildProcessByStdio<null, Readable, Readable>,
     private readonly dataDir: string,
   ) {
-    // Killed with the test run if it ends without stopping it.
-    trackProcess(child);
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-20_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-  }
-
-  /** The last lines Prometheus logged, for failure messages. */
-  get log(): string {
-    return this.output;
-  }
-
-  get exited(): boolean {
-    return this.child.exitCode !== null || this.child.signalCode !== null;
+    super(child);
   }
 
   async api<T>(endpoint: string, params: Record<string, string> = {}): Promise<T> {
@@ -123,15 +101,10 @@ export class PrometheusServer {
     });
   }
 
-  async stop(graceMs = 10_000): Promise<void> {
+  /** Stops Prometheus, then removes its data directory. */
+  override async stop(graceMs?: number): Promise<void> {
     try {
-      if (!this.exited) {
-        const exited = new Promise((resolve) => this.child.once('exit', resolve));
-        this.child.kill('SIGTERM');
-        const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-      }
+      await super.stop(graceMs);
     } finally {
       rmSync(this.dataDir, { recursive: true, force: true });
     }
@@ -203,17 +176,11 @@ export async function startPrometheus(config: (port: number) => PrometheusConfig
     throw error;
   }
   const server = new PrometheusServer(`http://127.0.0.1:${port}`, child, dataDir);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const ready = await fetch(`${server.url}/-/ready`, { signal: AbortSignal.timeout(1_000) }).then(
+  await server.waitUntilReady('Prometheus', () =>
+    fetch(`${server.url}/-/ready`, { signal: AbortSignal.timeout(1_000) }).then(
       (response) => response.ok,
       () => false,
-    );
-    if (ready) return server;
-    if (server.exited || Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`Prometheus did not become ready (exited: ${server.exited}):\n${server.log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    ),
+  );
+  return server;
 }

@@ -14,6 +14,11 @@ import { readYaml, STACK_DIR } from './stack';
 
 export const STACK_PROMETHEUS_YML = path.join(STACK_DIR, 'prometheus', 'prometheus.yml');
 
+/** The shipped scrape configuration. */
+export function stackPrometheusConfig(): PrometheusConfig {
+  return readYaml<PrometheusConfig>(STACK_PROMETHEUS_YML);
+}
+
 /** The jobs that scrape the collector. */
 export const COLLECTOR_JOBS = new Set(['otel-collector', 'span-metrics']);
 
@@ -28,7 +33,7 @@ export async function startStackPrometheus(
   scrapeInterval = '1s',
   collector?: CollectorPorts,
 ): Promise<StackPrometheus> {
-  const stack = readYaml<PrometheusConfig>(STACK_PROMETHEUS_YML);
+  const stack = stackPrometheusConfig();
   let jobs: string[] = [];
   const prometheus = await startPrometheus((port) => {
     const local: Record<string, string> = {

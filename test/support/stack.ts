@@ -92,6 +92,13 @@ export function loadProject(): { files: Map<string, ComposeFile>; services: Map<
   return { files, services };
 }
 
+/** The compose service `name` of that project; throws when it has none. */
+export function composeService(name: string): ComposeService {
+  const located = loadProject().services.get(name);
+  if (located === undefined) throw new Error(`no compose service ${name}`);
+  return located.service;
+}
+
 export function environmentOf(service: ComposeService): Record<string, string> {
   const env = service.environment ?? {};
   if (!Array.isArray(env)) return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
@@ -244,6 +251,12 @@ export function imageInstructions(
   return instructions.filter((i) => chain.includes(i.stage)).map((i) => ({ ...i, args: substitute(i.args) }));
 }
 
+/** The image compose builds for service `name`: how (target, build arguments), and the instructions that make it. */
+export function builtImage(name: string): { build: ImageBuild; instructions: DockerInstruction[] } {
+  const build = imageBuildOf(composeService(name));
+  return { build, instructions: imageInstructions(parseDockerfile(readText(DOCKERFILE)), build) };
+}
+
 /** The JSON array of an exec-form instruction (CMD, ENTRYPOINT, HEALTHCHECK ... CMD). */
 export function execForm(args: string): string[] {
   const start = args.indexOf('[');
@@ -258,6 +271,14 @@ export interface AlloyComponent {
   kind: string;
   label: string;
   body: string;
+}
+
+/** The shipped Alloy configuration. */
+export const ALLOY_CONFIG = path.join(STACK_DIR, 'alloy', 'config.alloy');
+
+/** The components of the shipped Alloy configuration. */
+export function stackAlloy(): AlloyComponent[] {
+  return parseAlloy(readText(ALLOY_CONFIG));
 }
 
 /** Top-level components `kind "label" { ... }` of an Alloy configuration, comments removed. */

@@ -1,16 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OpenModelOptions } from './options';
-import type { Random } from './random';
 import type { Stats } from './stats';
-import { drawBatchSize, type Roll } from './traced-roll';
+import { drawBatchSize } from './traced-roll';
+import { Workload, type WorkloadDependencies } from './workload';
 
-export interface OpenModelDependencies {
-  roll: Roll;
-  random: Random;
-  dice: readonly string[];
+export interface OpenModelDependencies extends WorkloadDependencies {
   stats: Stats;
-  /** Aborted when traffic-gen stops: no more arrivals. */
-  stop: AbortSignal;
 }
 
 /**
@@ -20,7 +15,10 @@ export interface OpenModelDependencies {
  * find `maxInFlight` requests still in flight are dropped and counted, which keeps
  * traffic-gen's own memory and sockets bounded when the system falls behind.
  */
-export class OpenModel {
+export class OpenModel extends Workload<
+  Pick<OpenModelOptions, 'rate' | 'durationSeconds' | 'maxInFlight' | 'batchShare' | 'maxBatchSize'>,
+  OpenModelDependencies
+> {
   private readonly inFlight = new Set<Promise<unknown>>();
   private startedAt = 0;
   /**
@@ -30,14 +28,6 @@ export class OpenModel {
    */
   sendingSeconds = 0;
   drainSeconds = 0;
-
-  constructor(
-    private readonly options: Pick<
-      OpenModelOptions,
-      'rate' | 'durationSeconds' | 'maxInFlight' | 'batchShare' | 'maxBatchSize'
-    >,
-    private readonly deps: OpenModelDependencies,
-  ) {}
 
   async run(): Promise<void> {
     const { rate, durationSeconds, maxInFlight } = this.options;

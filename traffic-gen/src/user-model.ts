@@ -1,16 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@dice-roller/telemetry';
 import type { UserModelOptions } from './options';
-import type { Random } from './random';
-import { drawBatchSize, type Roll } from './traced-roll';
+import { drawBatchSize } from './traced-roll';
+import { Workload, type WorkloadDependencies } from './workload';
 
-export interface UserModelDependencies {
-  roll: Roll;
-  random: Random;
-  dice: readonly string[];
+export interface UserModelDependencies extends WorkloadDependencies {
   logger: Logger;
-  /** Aborted when traffic-gen stops: no user starts another roll. */
-  stop: AbortSignal;
 }
 
 /** Resolves after `seconds`, or early (without error) when `signal` is aborted. */
@@ -30,16 +25,11 @@ async function pause(seconds: number, signal: AbortSignal): Promise<void> {
  * time instead of one. Each user draws from its own random stream, so with the same
  * seed every user makes the same choices whatever the timing of the others.
  */
-export class UserModel {
+export class UserModel extends Workload<
+  Pick<UserModelOptions, 'users' | 'maxRolls' | 'thinkTime' | 'batchShare' | 'maxBatchSize'>,
+  UserModelDependencies
+> {
   usersDone = 0;
-
-  constructor(
-    private readonly options: Pick<
-      UserModelOptions,
-      'users' | 'maxRolls' | 'thinkTime' | 'batchShare' | 'maxBatchSize'
-    >,
-    private readonly deps: UserModelDependencies,
-  ) {}
 
   async run(): Promise<void> {
     const users = Array.from({ length: this.options.users }, (_, index) => this.user(index + 1));

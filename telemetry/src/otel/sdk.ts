@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
@@ -34,7 +35,7 @@ function createInstrumentations() {
       // node:http client here is the OTLP exporter itself, which is not worth a metric.
       disableOutgoingRequestInstrumentation: true,
     }),
-    new UndiciInstrumentation(),
+    new UndiciInstrumentation({ responseHook: describeHttpFailure }),
     // Adds trace_id/span_id to every log line written inside a span. Sending log
     // records to the OpenTelemetry Logs API is on only when a logs exporter is
     // configured (OTEL_LOGS_EXPORTER=otlp): otherwise the instrumentation would tee
@@ -42,6 +43,24 @@ function createInstrumentations() {
     // for nothing (3 % of the services' CPU time under load, in bench/ profiles).
     new PinoInstrumentation({ disableLogSending: !logsExported() }),
   ];
+}
+
+/**
+ * The undici instrumentation's `responseHook`: the client span of a call answered
+ * with an HTTP error (4xx or 5xx, as the instrumentation counts them) gets a status
+ * message such as `500 Internal Server Error`, as a timeout or a connection error
+ * already does.
+ * Semconv lets it be left out when the code says it; our user wants one on every failed span, so Tempo shows a reason.
+ * The hook runs just before the instrumentation sets the status (ERROR, with no
+ * message), which would replace a status set here: so this span's setStatus keeps
+ * the message instead.
+ */
+function describeHttpFailure(span: Span, { response }: { response: { statusCode: number } }): void {
+  if (response.statusCode < 400 || !span.isRecording()) return;
+  const message = `${response.statusCode} ${STATUS_CODES[response.statusCode] ?? 'Unknown Status'}`;
+  const setStatus = span.setStatus.bind(span);
+  span.setStatus = (status) =>
+    setStatus(status.code === SpanStatusCode.ERROR && status.message === undefined ? { ...status, message } : status);
 }
 
 /** Whether OTEL_LOGS_EXPORTER names an exporter (`otlp`, `console`), not just `none`. */

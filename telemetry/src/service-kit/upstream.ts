@@ -2,7 +2,7 @@ import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import type client from 'prom-client';
 import { errors, Pool } from 'undici';
-import { observeWithExemplar } from '../otel/metrics';
+import { counter, histogram, LATENCY_BUCKETS, observeWithExemplar } from '../otel/metrics';
 import { sampledTraceId } from '../otel/spans';
 import { type Problem, ProblemError } from './problem';
 import { currentServerTiming, serverTimingHeader } from './server-timing';
@@ -75,6 +75,32 @@ export interface CallMetrics<T> {
   /** Observed once per call, in seconds, with the trace id as exemplar (created with `enableExemplars`). */
   duration: client.Histogram<string>;
   labels(outcome: CallOutcome<T>): { calls: client.LabelValues<string>; duration: client.LabelValues<string> };
+}
+
+/** A metric of the caller's contract: its name, its help text, the labels it is recorded by. */
+export interface CallMetricName {
+  name: string;
+  help: string;
+  labelNames?: readonly string[];
+}
+
+/**
+ * The two metrics one kind of call records (see CallMetrics), on /metrics: a
+ * counter, and a latency histogram (LATENCY_BUCKETS, exemplars on). The caller
+ * names them; the client records them.
+ */
+export function callMetricPair(
+  calls: CallMetricName,
+  duration: CallMetricName,
+): Pick<CallMetrics<unknown>, 'calls' | 'duration'> {
+  return {
+    calls: counter(calls.name, calls.help, calls.labelNames),
+    duration: histogram(duration.name, duration.help, {
+      labelNames: duration.labelNames ?? [],
+      buckets: LATENCY_BUCKETS,
+      exemplars: true,
+    }),
+  };
 }
 
 export interface UpstreamOptions {
