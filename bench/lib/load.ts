@@ -91,29 +91,28 @@ class Recorder {
   cpuBefore = process.cpuUsage();
   started = process.hrtime.bigint();
 
-  private get phase(): Phase {
-    return this.measuring ? this.measured : this.warmup;
-  }
-
   startMeasuring(): void {
     this.measuring = true;
     this.cpuBefore = process.cpuUsage();
     this.started = process.hrtime.bigint();
   }
 
-  response(statusCode: number, latencyMs: number): void {
-    this.phase.completed += 1;
+  /** `measured`: whether the request counts in the measured run (default: whether it ended in it). */
+  response(statusCode: number, latencyMs: number, measured = this.measuring): void {
+    const phase = measured ? this.measured : this.warmup;
+    phase.completed += 1;
     if (statusCode >= 200 && statusCode < 300) {
-      this.phase.ok += 1;
-      if (this.measuring) this.latencies.push(latencyMs);
+      phase.ok += 1;
+      if (measured) this.latencies.push(latencyMs);
     } else {
-      this.phase.non2xx += 1;
+      phase.non2xx += 1;
     }
   }
 
-  error(timedOut: boolean): void {
-    this.phase.errors += 1;
-    if (timedOut) this.phase.timeouts += 1;
+  error(timedOut: boolean, measured = this.measuring): void {
+    const phase = measured ? this.measured : this.warmup;
+    phase.errors += 1;
+    if (timedOut) phase.timeouts += 1;
   }
 }
 
@@ -146,6 +145,8 @@ async function openLoop(request: LoadRequest, rate: number, recorder: Recorder):
   const pool = new Pool(url.origin, { connections: request.connections });
   const timeoutMs = request.timeoutSeconds * 1000;
   const send = async (dueAt: number) => {
+    // A request counts where it was due: answers to the warm-up's requests are not the measured run's.
+    const measured = recorder.measuring;
     try {
       const response = await pool.request({
         method: 'GET',
@@ -154,9 +155,9 @@ async function openLoop(request: LoadRequest, rate: number, recorder: Recorder):
         bodyTimeout: timeoutMs,
       });
       await response.body.dump();
-      recorder.response(response.statusCode, performance.now() - dueAt);
+      recorder.response(response.statusCode, performance.now() - dueAt, measured);
     } catch (error) {
-      recorder.error((error as { code?: string }).code?.endsWith('_TIMEOUT') === true);
+      recorder.error((error as { code?: string }).code?.endsWith('_TIMEOUT') === true, measured);
     }
   };
   const intervalMs = 1000 / rate;
