@@ -8,7 +8,9 @@
  *   4. the yardstick with stock OpenTelemetry tracing (bare-chain/tracing.ts): what
  *      the SDK alone costs on this machine;
  *   5. the same hops on plain Express 5, no telemetry: what the framework costs;
- *   6. the project with head sampling: a tenth of the traces recorded and exported.
+ *   6. the project with head sampling: a tenth of the traces recorded and exported;
+ *   7. (on request) the plain Express chain with the same stock tracing as 4: what
+ *      the SDK costs on Express rather than on bare node:http.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -21,7 +23,9 @@ import {
   startChain as startServices,
 } from '../../test/support/service-process';
 
-export const VARIANT_IDS = [1, 2, 3, 4, 5, 6] as const;
+export const VARIANT_IDS = [1, 2, 3, 4, 5, 6, 7] as const;
+/** What `npm run bench` compares unless told otherwise. */
+export const DEFAULT_VARIANTS = [1, 2, 3, 4, 5, 6] as const satisfies readonly VariantId[];
 export type VariantId = (typeof VARIANT_IDS)[number];
 
 export const VARIANT_NAMES: Record<VariantId, string> = {
@@ -31,10 +35,11 @@ export const VARIANT_NAMES: Record<VariantId, string> = {
   4: 'bare chain + OTel tracing',
   5: 'plain Express 5 chain',
   6: 'project, 10 % head sampling',
+  7: 'plain Express + OTel tracing',
 };
 
 /** The variants that export spans, each to a sink of its own so that each is counted apart. */
-export const TRACED_VARIANTS = [1, 4, 6] as const satisfies readonly VariantId[];
+export const TRACED_VARIANTS = [1, 4, 6, 7] as const satisfies readonly VariantId[];
 
 /**
  * Variant 6's sampler, the standard environment variables: the frontend (the root
@@ -165,19 +170,20 @@ async function startProjectChain(variant: 1 | 2 | 6, options: ChainOptions): Pro
 /**
  * The yardsticks in bench/bare-chain/, three processes like the project's:
  * variant 3 on bare node:http, variant 4 the same with stock OpenTelemetry tracing
- * loaded first, variant 5 on plain Express.
+ * loaded first, variant 5 on plain Express, variant 7 that with the same tracing.
  */
-async function startYardstickChain(variant: 3 | 4 | 5, options: ChainOptions): Promise<Chain> {
+async function startYardstickChain(variant: 3 | 4 | 5 | 7, options: ChainOptions): Promise<Chain> {
   mkdirSync(options.logDir, { recursive: true });
   const [diePort, rollerPort, frontendPort] = [await freePort(), await freePort(), await freePort()];
-  const script = path.join(__dirname, '..', 'bare-chain', variant === 5 ? 'express-server.js' : 'server.js');
-  const tracing = variant === 4 ? ['--require', path.join(__dirname, '..', 'bare-chain', 'tracing.js')] : [];
+  const onExpress = variant === 5 || variant === 7;
+  const traced = variant === 4 || variant === 7;
+  const script = path.join(__dirname, '..', 'bare-chain', onExpress ? 'express-server.js' : 'server.js');
+  const tracing = traced ? ['--require', path.join(__dirname, '..', 'bare-chain', 'tracing.js')] : [];
 
   const start = async (name: ServiceName, role: string, port: number, env: Record<string, string>) => {
-    const telemetry: Record<string, string> =
-      variant === 4
-        ? { OTEL_SERVICE_NAME: name, OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' }
-        : {};
+    const telemetry: Record<string, string> = traced
+      ? { OTEL_SERVICE_NAME: name, OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' }
+      : {};
     const process = await startNodeProcess(
       name,
       [...(options.nodeFlags?.(name) ?? []), ...tracing, script, role],
@@ -206,7 +212,7 @@ async function startYardstickChain(variant: 3 | 4 | 5, options: ChainOptions): P
 }
 
 export function startChain(variant: VariantId, options: ChainOptions): Promise<Chain> {
-  return variant === 3 || variant === 4 || variant === 5
-    ? startYardstickChain(variant, options)
-    : startProjectChain(variant, options);
+  return variant === 1 || variant === 2 || variant === 6
+    ? startProjectChain(variant, options)
+    : startYardstickChain(variant, options);
 }

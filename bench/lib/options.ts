@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { VARIANT_IDS, type VariantId } from './chains';
+import { DEFAULT_VARIANTS, VARIANT_IDS, type VariantId } from './chains';
 
 export const SCENARIOS = ['throughput', 'rate', 'users'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -35,6 +35,8 @@ Drives the frontend's /roll?die=fair of six variants of the chain:
   5  the same hops on plain Express 5, no telemetry: what the framework costs
   6  the project with head sampling (OTEL_TRACES_SAMPLER=parentbased_traceidratio,
      OTEL_TRACES_SAMPLER_ARG=0.1)
+  7  (only when asked for) variant 5 with variant 4's tracing: what the SDK costs
+     on Express
 in three scenarios, roll delay 0 unless said:
   throughput  closed loop (autocannon, in its own process) at each concurrency,
               the variants interleaved (1 2 3 4 5 6 1 2 ...), each round
@@ -141,7 +143,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     warmupSeconds: seconds('warmup', values.warmup, quick ? 1 : 3),
     initialWarmupSeconds: seconds('initial-warmup', values['initial-warmup'], quick ? 2 : 20),
     concurrency: numberList('concurrency', values.concurrency ?? (profile ? '50' : '10,50,200')),
-    variants: variantList('variants', values.variants ?? (profile ? '1' : VARIANT_IDS.join(','))),
+    variants: variantList('variants', values.variants ?? (profile ? '1' : DEFAULT_VARIANTS.join(','))),
     rounds,
     ratePerSecond: ratePerSecond[0] as number,
     rateDurationSeconds: seconds('rate-duration', values['rate-duration'], quick ? 8 : 20),

@@ -132,19 +132,21 @@ export interface Ratios {
   telemetry: number | undefined;
   /** 2 / 5: what the project without its SDK costs per roll, over plain Express. */
   framework: number | undefined;
+  /** (1 - 2) / (7 - 5): the telemetry ratio against the SDK's cost on Express (variant 7 is run only when asked for). */
+  onExpress: number | undefined;
 }
 
 /** The two ratios from the CPU per roll of each variant (undefined where one is missing). */
 export function ratios(cpu: (variant: VariantId) => number | undefined): Ratios {
-  const [v1, v2, v3, v4, v5] = ([1, 2, 3, 4, 5] as const).map(cpu);
+  const [v1, v2, v3, v4, v5, v7] = ([1, 2, 3, 4, 5, 7] as const).map(cpu);
   const divide = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || b <= 0 ? undefined : a / b;
+  const difference = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : a - b;
   return {
-    telemetry: divide(
-      v1 !== undefined && v2 !== undefined ? v1 - v2 : undefined,
-      v4 !== undefined && v3 !== undefined ? v4 - v3 : undefined,
-    ),
+    telemetry: divide(difference(v1, v2), difference(v4, v3)),
     framework: divide(v2, v5),
+    onExpress: divide(difference(v1, v2), difference(v7, v5)),
   };
 }
 
@@ -172,6 +174,7 @@ export function ratioTable(aggregates: Aggregate[], records: RunRecord[], concur
       list((r) => r.telemetry),
       fixed(median.framework, 2),
       list((r) => r.framework),
+      fixed(median.onExpress, 2),
       ratio(v1?.rps, v3?.rps),
       ratio(v1?.rps, v2?.rps),
       ratio(v2?.rps, v5?.rps),
@@ -186,6 +189,7 @@ export function ratioTable(aggregates: Aggregate[], records: RunRecord[], concur
       'per round',
       'framework ratio 2/5',
       'per round',
+      '(1-2)/(7-5)',
       'req/s 1/3',
       'req/s 1/2',
       'req/s 2/5',
@@ -193,7 +197,7 @@ export function ratioTable(aggregates: Aggregate[], records: RunRecord[], concur
       'p99 1/3',
     ],
     rows,
-    [true, true, false, true, false, true, true, true, true, true],
+    [true, true, false, true, false, true, true, true, true, true, true],
   );
 }
 
