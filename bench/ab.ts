@@ -19,6 +19,7 @@ import { OtlpReceiver } from '../test/support/otlp-receiver';
 import { REPO_ROOT, stopAllProcesses as stopAll } from '../test/support/service-process';
 import { type Chain, startChain } from './lib/chains';
 import { measureRun, type RunRecord } from './lib/measure';
+import { cpuPerRoll } from './lib/report';
 
 function environment(assignments: string[]): Record<string, string> {
   return Object.fromEntries(
@@ -35,8 +36,6 @@ function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
-
-const cpuPerRoll = (record: RunRecord) => record.services.reduce((sum, service) => sum + service.cpuMsPerRoll, 0);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

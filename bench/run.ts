@@ -1,8 +1,9 @@
 /**
- * `npm run bench`: the project's throughput and latency against this machine's
- * limit. See bench/RESULTS.md for how to read what it prints, and --help for the
- * options. Everything it starts listens on 127.0.0.1 and is stopped at the end, on
- * a failure, and on Ctrl-C.
+ * `npm run bench`: the project's CPU per roll, throughput and latency against
+ * yardsticks that show what the machine, Express and the stock SDK cost. See
+ * bench/RESULTS.md for how to read what it prints, and --help for the options.
+ * Everything it starts listens on 127.0.0.1 and is stopped at the end, on a
+ * failure, and on Ctrl-C.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,11 +19,12 @@ import { describeMachine } from './lib/proc';
 import {
   aggregate,
   cpuTable,
-  floors,
-  floorTable,
+  failedCount,
   rateTable,
   ratioTable,
   serviceTable,
+  targets,
+  targetTable,
   throughputTable,
   usersRows,
   usersTable,
@@ -102,13 +104,18 @@ function loadAverage(): string {
     .join(' ');
 }
 
+function runLabel(record: RunRecord): string {
+  if (record.scenario === 'users') return `N=${record.connections}`;
+  return record.scenario === 'rate' ? 'rate' : `c=${record.connections}`;
+}
+
 function oneLine(record: RunRecord): string {
   const { load } = record;
   const lags = record.services.map((s) => (s.lagP99Ms === undefined ? 'n/a' : s.lagP99Ms.toFixed(1))).join('/');
   return (
-    `  ${record.scenario === 'users' ? `N=${record.connections}` : record.scenario === 'rate' ? 'rate' : `c=${record.connections}`} variant ${record.variant}: ` +
+    `  ${runLabel(record)} variant ${record.variant}: ` +
     `${load.rps.toFixed(0)} req/s, p50 ${load.latencyMs.p50.toFixed(2)} ms, p99 ${load.latencyMs.p99.toFixed(2)} ms, ` +
-    `failed ${load.non2xx + load.errors + load.timeouts}, loop p99 ${lags} ms, ` +
+    `failed ${failedCount(load)}, loop p99 ${lags} ms, ` +
     `load-gen ${(100 * record.loadCpuCores).toFixed(0)} % CPU, foreign ${(100 * record.foreignCpuCores).toFixed(0)} %`
   );
 }
@@ -436,7 +443,7 @@ async function main(): Promise<void> {
     );
   }
   if (!options.profile) {
-    sections.push('## Floors of issue 14', '', floorTable(floors(aggregates, rateRecords, users)), '');
+    sections.push('## Targets', '', targetTable(targets(aggregates, throughputRecords, rateRecords, users)), '');
   }
   for (const summary of summaries) sections.push('```', formatSummary(summary), '```', '');
   sections.push(`Load average after: ${loadAverage()}. Logs: ${logDir}`, '', `Reproduce: \`${command}\``, '');

@@ -1,7 +1,8 @@
 /**
- * Variant 5 of the benchmark: the project's three hops (roles.ts) on plain
- * Express 5, with no telemetry, logs or metrics: the yardstick for what the
- * framework itself costs, against which the project with its SDK off is measured.
+ * Variants 5 and 7 of the benchmark: the project's three hops (roles.ts) on plain
+ * Express 5, with no logs or metrics, and no telemetry unless tracing.ts is
+ * loaded first (variant 7): the yardstick for what the framework itself costs,
+ * against which the project with its SDK off is measured.
  *
  *   node bench/dist/bench/bare-chain/express-server.js die|roller|frontend
  */
@@ -25,7 +26,8 @@ app.get(['/health', '/__lag'], (req, res) => {
 });
 app.get(route.path, async (req, res) => {
   // Express hands the query over as an object; the role reads URLSearchParams.
-  const query = new URLSearchParams(req.url.slice(req.path.length + 1));
+  const mark = req.url.indexOf('?');
+  const query = new URLSearchParams(mark === -1 ? '' : req.url.slice(mark + 1));
   try {
     send(res, await route.answer(query));
   } catch (error) {

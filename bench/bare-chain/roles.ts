@@ -3,7 +3,7 @@
  * HTTP framework that serves it: the same three-hop chain as the project,
  * frontend -> dice-roller -> die-service, with the same JSON answers, calling the
  * next hop through an undici keep-alive pool. `server.ts` serves these on bare
- * `node:http` (variants 3 and 4), `express-server.ts` on plain Express (variant 5).
+ * `node:http` (variants 3 and 4), `express-server.ts` on plain Express (variants 5 and 7).
  *
  * Environment: UPSTREAM_URL (roller, frontend), ROLL_DELAY_MAX_MS (roller).
  */

@@ -1,11 +1,11 @@
 /**
- * Variant 4 of the benchmark: the yardstick with OpenTelemetry tracing switched on
- * the stock way, and nothing else. Loaded with `node --require` before the
- * yardstick's server: NodeSDK with the HTTP server instrumentation and the undici
- * client instrumentation, exporting OTLP/HTTP protobuf to the harness's sink
- * (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME from the environment). Same
- * five spans per roll as the project, no metrics, no logs, no Express: what it
- * costs is what the SDK itself costs on this machine.
+ * Variants 4 and 7 of the benchmark: a yardstick with OpenTelemetry tracing
+ * switched on the stock way, and nothing else. Loaded with `node --require` before
+ * the yardstick's server (bare node:http for 4, plain Express for 7): NodeSDK with
+ * the HTTP server instrumentation and the undici client instrumentation,
+ * exporting OTLP/HTTP protobuf to the harness's sink (OTEL_EXPORTER_OTLP_ENDPOINT,
+ * OTEL_SERVICE_NAME from the environment). Same five spans per roll as the
+ * project, no metrics, no logs: what it costs is what the SDK itself costs.
  */
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';

@@ -26,7 +26,7 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-Drives the frontend's /roll?die=fair of six variants of the chain:
+Drives the frontend's /roll?die=fair through variants of the chain:
   1  the project as shipped: full tracing to a live OTLP sink, metrics, logs to files
   2  the project with OTEL_SDK_DISABLED=true
   3  the yardstick: a bare node:http + undici keep-alive chain (bench/bare-chain)
@@ -46,7 +46,8 @@ in three scenarios, roll delay 0 unless said:
 
   --scenarios LIST      which scenarios, e.g. throughput,rate (default all three)
   --variants LIST       variants of the throughput and rate scenarios (default 1,2,3,4,5,6)
-  --duration S          measured seconds per variant and concurrency (default 10)
+  --duration S          measured seconds per variant and concurrency (default 10;
+                        15 with --profile)
   --warmup S            warm-up seconds before each measured run (default 3)
   --initial-warmup S    load each chain once for S seconds at c=50 after it starts,
                         before any measured run: CPU per roll keeps falling for the
@@ -75,18 +76,22 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Positive integers separated by commas, each once (a variant listed twice would start two chains). */
 function numberList(name: string, value: string): number[] {
   const list = value.split(',').map((part) => Number(part.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) {
+  if (list.some((n) => !Number.isInteger(n) || n <= 0)) {
     throw new UsageError(`--${name} takes positive integers separated by commas (got "${value}")`);
   }
-  return list;
+  return [...new Set(list)];
 }
 
-function seconds(name: string, value: string | undefined, fallback: number): number {
+/** Seconds: a warm-up may be 0, a measured run (`positive`) may not. */
+function seconds(name: string, value: string | undefined, fallback: number, positive = false): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed < 0) throw new UsageError(`--${name} takes seconds (got "${value}")`);
+  if (!Number.isFinite(parsed) || parsed < 0 || (positive && parsed === 0)) {
+    throw new UsageError(`--${name} takes ${positive ? 'a positive number of ' : ''}seconds (got "${value}")`);
+  }
   return parsed;
 }
 
@@ -101,7 +106,7 @@ function variantList(name: string, value: string): VariantId[] {
 function scenarioList(value: string): Scenario[] {
   const list = value.split(',').map((part) => part.trim());
   const unknown = list.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
-  if (unknown.length > 0 || list.length === 0) {
+  if (unknown.length > 0) {
     throw new UsageError(`--scenarios takes ${SCENARIOS.join(', ')} (got "${value}")`);
   }
   return SCENARIOS.filter((name) => list.includes(name));
@@ -139,16 +144,16 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (ratePerSecond.length !== 1) throw new UsageError('--rate takes one rate');
   return {
     scenarios: profile ? ['throughput'] : scenarioList(values.scenarios ?? SCENARIOS.join(',')),
-    durationSeconds: seconds('duration', values.duration, quick ? 3 : profile ? 15 : 10),
+    durationSeconds: seconds('duration', values.duration, quick ? 3 : profile ? 15 : 10, true),
     warmupSeconds: seconds('warmup', values.warmup, quick ? 1 : 3),
     initialWarmupSeconds: seconds('initial-warmup', values['initial-warmup'], quick ? 2 : 20),
     concurrency: numberList('concurrency', values.concurrency ?? (profile ? '50' : '10,50,200')),
     variants: variantList('variants', values.variants ?? (profile ? '1' : DEFAULT_VARIANTS.join(','))),
     rounds,
     ratePerSecond: ratePerSecond[0] as number,
-    rateDurationSeconds: seconds('rate-duration', values['rate-duration'], quick ? 8 : 20),
+    rateDurationSeconds: seconds('rate-duration', values['rate-duration'], quick ? 8 : 20, true),
     users: numberList('users', values.users ?? '50,200,500'),
-    usersDurationSeconds: seconds('users-duration', values['users-duration'], quick ? 8 : 20),
+    usersDurationSeconds: seconds('users-duration', values['users-duration'], quick ? 8 : 20, true),
     usersVariants: variantList('users-variants', values['users-variants'] ?? '1'),
     profile,
     serviceEnv: Object.fromEntries(

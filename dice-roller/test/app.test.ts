@@ -122,6 +122,15 @@ describe('when die-service is not there', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
   });
 
+  it('sends the security headers of an API, on errors too', async () => {
+    const { app } = rollerFor(await unreachableUrl());
+    const response = await request(app).get('/roll?die=fair');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(response.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(response.headers['cross-origin-resource-policy']).toBe('same-origin');
+    expect(response.headers['x-powered-by']).toBeUndefined();
+  });
+
   it('is not ready, though alive', async () => {
     const { app } = rollerFor(await unreachableUrl());
     expect((await request(app).get('/health')).status).toBe(200);

@@ -118,6 +118,7 @@ export function createApp({ diceRoller, dieService, logger, grafanaUrl }: Fronte
       '/roll-async': rollAsync,
       '/faults': listActiveFaults,
     },
+    servesPage: true,
     staticFiles: { path: '/assets', folder: path.join(PUBLIC_DIR, 'assets') },
   });
 }

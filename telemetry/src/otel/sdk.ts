@@ -1,9 +1,9 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
-import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino';
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { type ResponseHookFunction, UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { defaultResource, envDetector, processDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -49,19 +49,19 @@ function createInstrumentations() {
  * The undici instrumentation's `responseHook`: the client span of a call answered
  * with an HTTP error (4xx or 5xx, as the instrumentation counts them) gets a status
  * message such as `500 Internal Server Error`, as a timeout or a connection error
- * already does.
- * Semconv lets it be left out when the code says it; our user wants one on every failed span, so Tempo shows a reason.
+ * already does. The semantic conventions allow leaving it out when the status code
+ * says it; this project gives every failed span a reason that Tempo shows.
  * The hook runs just before the instrumentation sets the status (ERROR, with no
- * message), which would replace a status set here: so this span's setStatus keeps
- * the message instead.
+ * message), which would replace a status set here: so this one span's setStatus
+ * keeps the message instead.
  */
-function describeHttpFailure(span: Span, { response }: { response: { statusCode: number } }): void {
+const describeHttpFailure: ResponseHookFunction = (span, { response }) => {
   if (response.statusCode < 400 || !span.isRecording()) return;
   const message = `${response.statusCode} ${STATUS_CODES[response.statusCode] ?? 'Unknown Status'}`;
   const setStatus = span.setStatus.bind(span);
   span.setStatus = (status) =>
     setStatus(status.code === SpanStatusCode.ERROR && status.message === undefined ? { ...status, message } : status);
-}
+};
 
 /** Whether OTEL_LOGS_EXPORTER names an exporter (`otlp`, `console`), not just `none`. */
 function logsExported(): boolean {

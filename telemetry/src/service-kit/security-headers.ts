@@ -1,18 +1,23 @@
 import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 
-/** What an API answer needs (OWASP REST Security Cheat Sheet): no sniffing, no rendering, no framing. */
+/**
+ * The headers that matter for a JSON answer a browser might still load: no
+ * sniffing it into something else, no rendering or framing it as a page, no
+ * reading it from another site's page.
+ */
 const API_HEADERS = new Map([
   ['X-Content-Type-Options', 'nosniff'],
   ['Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'"],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
 ]);
 
 /**
  * Security headers on every answer, errors included. A service with a page for
  * browsers (the frontend) sends helmet's full set, with a Content-Security-Policy
- * its page keeps to. A service that answers JSON to other services sends the two
- * headers an API needs: the other nine tell a browser how to treat a page, and
- * each would cost every internal hop a header to write and its caller one to parse.
+ * its page keeps to. A service that answers JSON to other services sends the three
+ * above: the others tell a browser how to treat a page, and each would cost every
+ * internal hop a header to write and its caller one to parse.
  */
 export function securityHeaders({ servesPage }: { servesPage: boolean }): RequestHandler {
   if (!servesPage) {

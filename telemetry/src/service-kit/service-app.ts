@@ -27,6 +27,8 @@ export interface ServiceAppOptions {
   endpoints: readonly string[];
   /** `GET /` answers like `GET /info` (die-service and dice-roller; the frontend's `/` is its page). */
   infoAtRoot?: boolean;
+  /** The service serves a page to browsers (the frontend): helmet's full set of security headers, not an API's. */
+  servesPage?: boolean;
   logger: Logger;
   /** `GET /ready`: can this instance serve its purpose right now? */
   readiness: ReadinessCheck;
@@ -35,7 +37,7 @@ export interface ServiceAppOptions {
    * method, mounted between the shared middleware and the error path.
    */
   routes: Record<string, RequestHandler>;
-  /** A folder served as static files under a path prefix (the frontend's page assets): the service serves a page. */
+  /** A folder served as static files under a path prefix (the frontend's page assets). */
   staticFiles?: { path: string; folder: string };
   /** Names this service's Server-Timing entries (`dice-roller`, `dice-roller.wait`). */
   serverTimingName: string;
@@ -97,6 +99,7 @@ export function createServiceApp({
   description,
   endpoints,
   infoAtRoot = false,
+  servesPage = false,
   logger,
   readiness,
   routes,
@@ -112,7 +115,7 @@ export function createServiceApp({
   // Repeated parameters become arrays, `a[b]=c` stays a literal key: no nested objects.
   app.set('query parser', 'simple');
   app.use(nameServerSpanByRoute());
-  app.use(securityHeaders({ servesPage: staticFiles !== undefined }));
+  app.use(securityHeaders({ servesPage }));
   const info: ServiceInfo = { name: serviceIdentity.name, version: serviceIdentity.version, description, endpoints };
   app.use(operationalRoutes(info, readiness));
   app.use(httpMetricsMiddleware());
