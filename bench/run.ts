@@ -49,8 +49,13 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+/** A word as a POSIX shell reads it back: quoted when it holds anything but safe characters. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 function resolvedCommand(options: BenchOptions): string {
-  const env = Object.entries(options.serviceEnv).map(([key, value]) => `--env ${key}=${value}`);
+  const env = Object.entries(options.serviceEnv).map(([key, value]) => `--env ${shellWord(`${key}=${value}`)}`);
   const has = (scenario: Scenario) => options.scenarios.includes(scenario);
   const args = options.profile
     ? [

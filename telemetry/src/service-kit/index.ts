@@ -7,7 +7,6 @@ export { recordServerTimingPart } from './server-timing';
 export { createServiceApp, type ReadinessCheck, type ServiceInfo } from './service-app';
 export { startService } from './start-service';
 export {
-  type CallMetricName,
   type CallMetrics,
   type CallOutcome,
   callMetricPair,

@@ -78,7 +78,7 @@ export interface CallMetrics<T> {
 }
 
 /** A metric of the caller's contract: its name, its help text, the labels it is recorded by. */
-export interface CallMetricName {
+interface CallMetricDefinition {
   name: string;
   help: string;
   labelNames?: readonly string[];
@@ -90,8 +90,8 @@ export interface CallMetricName {
  * names them; the client records them.
  */
 export function callMetricPair(
-  calls: CallMetricName,
-  duration: CallMetricName,
+  calls: CallMetricDefinition,
+  duration: CallMetricDefinition,
 ): Pick<CallMetrics<unknown>, 'calls' | 'duration'> {
   return {
     calls: counter(calls.name, calls.help, calls.labelNames),
