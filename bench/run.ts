@@ -7,15 +7,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { OtlpReceiver } from '../test/support/otlp-receiver';
 import { REPO_ROOT, stopAllProcesses as stopAll } from '../test/support/service-process';
 import { type Chain, startChain, TRACED_VARIANTS, VARIANT_NAMES, type VariantId } from './lib/chains';
+import { readCommandLine } from './lib/command-line';
 import { formatSummary, type ProfileSummary, summariseProfile } from './lib/cpu-profile';
 import { measureRun, type RunRecord } from './lib/measure';
-import { type BenchOptions, parseOptions, type Scenario, USAGE, UsageError } from './lib/options';
-import { describeMachine } from './lib/proc';
+import { type BenchOptions, parseOptions, type Scenario, USAGE } from './lib/options';
+import { describeMachine, loadAverage } from './lib/proc';
 import {
   aggregate,
   cpuTable,
@@ -100,13 +100,6 @@ function gitRevision(): string {
   } catch {
     return 'unknown';
   }
-}
-
-function loadAverage(): string {
-  return os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
 }
 
 function runLabel(record: RunRecord): string {
@@ -313,20 +306,8 @@ async function profileScenario(context: Context): Promise<{ records: RunRecord[]
 }
 
 async function main(): Promise<void> {
-  let options: BenchOptions | 'help';
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      log(`${(error as Error).message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    throw error;
-  }
-  if (options === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
+  const options = readCommandLine(parseOptions, USAGE);
+  if (options === undefined) return;
 
   const started = new Date();
   const outDir = path.resolve(

@@ -33,7 +33,9 @@ import {
 } from '../test/support/service-process';
 import { nodeCommand } from '../test/support/start-script';
 import type { Summary } from '../traffic-gen/src/summary';
-import { machineCpu, processCpuSeconds } from './lib/proc';
+import { baseEnvironment } from './lib/chains';
+import { readCommandLine } from './lib/command-line';
+import { loadAverage, machineCpu, processCpuSeconds } from './lib/proc';
 import {
   isSustained,
   overloadFailures,
@@ -43,14 +45,10 @@ import {
   TABLE_HEADER,
   tableRow,
   USAGE,
-  UsageError,
 } from './lib/rate-ramp';
 
-/**
- * Nothing inherited but PATH and HOME, so a developer's OTEL_* or LOG_LEVEL cannot
- * change what is measured; NODE_ENV as the Dockerfiles set it (as `npm run bench`).
- */
-const BASE_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production' };
+/** The environment `npm run bench` starts its processes with, so a developer's OTEL_* cannot change what is measured. */
+const BASE_ENV = baseEnvironment();
 
 const CPUS = os.cpus().length;
 
@@ -96,13 +94,9 @@ async function ramp(options: RampOptions, frontendUrl: string, services: Service
   log('Warming up (JIT, connection pools) ...');
   await runTrafficGen(['--url', frontendUrl, '--rate', '100', '--duration', '3'], otlpEndpoint);
 
-  const load = os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
   log();
   log(
-    `${CPUS} CPUs, load average ${load} before the runs, ${process.version}, ROLL_DELAY_MAX_MS=0, ` +
+    `${CPUS} CPUs, load average ${loadAverage()} before the runs, ${process.version}, ROLL_DELAY_MAX_MS=0, ` +
       `${duration} s per rate, all dice`,
   );
   log(TABLE_HEADER);
@@ -162,20 +156,8 @@ async function ramp(options: RampOptions, frontendUrl: string, services: Service
 }
 
 async function main(): Promise<void> {
-  let options: RampOptions | 'help';
-  try {
-    options = parseRampOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    throw error;
-  }
-  if (options === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
+  const options = readCommandLine(parseRampOptions, USAGE);
+  if (options === undefined) return;
 
   const receiver = new OtlpReceiver({ keepSpans: false });
   const otlpEndpoint = await receiver.start();

@@ -81,7 +81,7 @@ export interface ChainOptions {
   root?: string;
 }
 
-function baseEnvironment(): Record<string, string> {
+export function baseEnvironment(): Record<string, string> {
   // Nothing inherited but PATH and HOME, so a developer's OTEL_* or LOG_LEVEL
   // cannot change what is measured. NODE_ENV as the Dockerfiles set it.
   return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production' };

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_VARIANTS, VARIANT_IDS, type VariantId } from './chains';
+import { UsageError } from './command-line';
 
 export const SCENARIOS = ['throughput', 'rate', 'users'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -71,10 +72,6 @@ in three scenarios, roll delay 0 unless said:
   --out DIR             where results, logs and profiles go (default bench/out/<time>)
   -h, --help            this help
 `;
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 /** Positive integers separated by commas, each once (a variant listed twice would start two chains). */
 function numberList(name: string, value: string): number[] {

@@ -47,6 +47,14 @@ export function machineCpu(): MachineCpu {
   return { busySeconds: (total - idle) / CLOCK_TICKS, totalSeconds: total / CLOCK_TICKS };
 }
 
+/** The load average over 1, 5 and 15 minutes, as `uptime` prints it. */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+}
+
 export function describeMachine(): string {
   const cpus = os.cpus();
   const model = cpus[0]?.model.trim() ?? 'unknown CPU';

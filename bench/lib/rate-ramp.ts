@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { Summary } from '../../traffic-gen/src/summary';
+import { UsageError } from './command-line';
 
 export interface RampOptions {
   /** Target rates in requests per second, tried in this order. */
@@ -33,10 +34,6 @@ connection_error, 503, 504), or p99 latency is over --max-p99.
   --max-p99 MS     highest p99 latency of a sustained rate (default ${DEFAULTS.maxP99Ms})
   -h, --help       this help
 `;
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 function positiveNumber(name: string, value: string): number {
   const parsed = Number(value);
