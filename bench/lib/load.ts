@@ -162,19 +162,18 @@ async function openLoop(request: LoadRequest, rate: number, recorder: Recorder):
   };
   const intervalMs = 1000 / rate;
   const endAt = performance.now() + (request.warmupSeconds + request.durationSeconds) * 1000;
-  const inFlight = new Set<Promise<void>>();
+  // Every request of the run (a few thousand at most), to wait for the last answers.
+  const sent: Promise<void>[] = [];
   let dueAt = performance.now();
   while (dueAt < endAt) {
     // Timers fire late by up to a millisecond or so: send whatever has fallen due.
     while (dueAt <= performance.now() && dueAt < endAt) {
-      const sent = send(dueAt);
-      inFlight.add(sent);
-      void sent.finally(() => inFlight.delete(sent));
+      sent.push(send(dueAt));
       dueAt += intervalMs;
     }
     await sleep(Math.max(0, dueAt - performance.now()));
   }
-  await Promise.all(inFlight);
+  await Promise.all(sent);
   await pool.close();
 }
 
