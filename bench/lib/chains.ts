@@ -10,7 +10,10 @@
  *   5. the same hops on plain Express 5, no telemetry: what the framework costs;
  *   6. the project with head sampling: a tenth of the traces recorded and exported;
  *   7. (on request) the plain Express chain with the same stock tracing as 4: what
- *      the SDK costs on Express rather than on bare node:http.
+ *      the SDK costs on Express rather than on bare node:http;
+ *   8. the project's services with their own SDK off and the stock tracing of 4
+ *      instead (bare-chain/stock-tracing-in-project.ts): what the stock SDK costs in
+ *      the project's code, the yardstick for what the project adds to it.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -23,9 +26,9 @@ import {
   startChain as startServices,
 } from '../../test/support/service-process';
 
-export const VARIANT_IDS = [1, 2, 3, 4, 5, 6, 7] as const;
+export const VARIANT_IDS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 /** What `npm run bench` compares unless told otherwise. */
-export const DEFAULT_VARIANTS = [1, 2, 3, 4, 5, 6] as const satisfies readonly VariantId[];
+export const DEFAULT_VARIANTS = [1, 2, 3, 4, 5, 6, 8] as const satisfies readonly VariantId[];
 export type VariantId = (typeof VARIANT_IDS)[number];
 
 export const VARIANT_NAMES: Record<VariantId, string> = {
@@ -36,10 +39,11 @@ export const VARIANT_NAMES: Record<VariantId, string> = {
   5: 'plain Express 5 chain',
   6: 'project, 10 % head sampling',
   7: 'plain Express + OTel tracing',
+  8: 'project, stock OTel tracing',
 };
 
 /** The variants that export spans, each to a sink of its own so that each is counted apart. */
-export const TRACED_VARIANTS = [1, 4, 6, 7] as const satisfies readonly VariantId[];
+export const TRACED_VARIANTS = [1, 4, 6, 7, 8] as const satisfies readonly VariantId[];
 
 /**
  * Variant 6's sampler, the standard environment variables: the frontend (the root
@@ -139,15 +143,33 @@ async function checked(chain: Chain): Promise<Chain> {
   }
 }
 
+const STOCK_TRACING_IN_PROJECT = path.join(__dirname, '..', 'bare-chain', 'stock-tracing-in-project.js');
+
+type ProjectVariant = 1 | 2 | 6 | 8;
+
+/** The environment that sets up each project variant's telemetry. */
+function projectTelemetry(variant: ProjectVariant, otlpEndpoint: string): Record<string, string> {
+  const exporting = { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint };
+  switch (variant) {
+    case 1:
+      return exporting;
+    case 2:
+      return { OTEL_SDK_DISABLED: 'true' };
+    case 6:
+      return { ...exporting, ...HEAD_SAMPLING };
+    case 8:
+      return { ...exporting, OTEL_SDK_DISABLED: 'true' };
+  }
+}
+
 /**
- * Variants 1, 2 and 6: the chain the end-to-end tests start (test/support), each
- * service as `npm start` starts it, with its log written to a file.
+ * Variants 1, 2, 6 and 8: the chain the end-to-end tests start (test/support),
+ * each service as `npm start` starts it, with its log written to a file.
  */
-async function startProjectChain(variant: 1 | 2 | 6, options: ChainOptions): Promise<Chain> {
+async function startProjectChain(variant: ProjectVariant, options: ChainOptions): Promise<Chain> {
   mkdirSync(options.logDir, { recursive: true });
-  const exporting = { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint ?? 'http://127.0.0.1:4318' };
-  const telemetry: Record<string, string> =
-    variant === 2 ? { OTEL_SDK_DISABLED: 'true' } : variant === 6 ? { ...exporting, ...HEAD_SAMPLING } : exporting;
+  const telemetry = projectTelemetry(variant, options.otlpEndpoint ?? 'http://127.0.0.1:4318');
+  const stockTracing = variant === 8 ? ['--require', STOCK_TRACING_IN_PROJECT] : [];
   const chain = await startServices(
     { ...telemetry, ...delayEnvironment(options), ...options.env },
     {},
@@ -155,7 +177,7 @@ async function startProjectChain(variant: 1 | 2 | 6, options: ChainOptions): Pro
       baseEnv: baseEnvironment(),
       logFile: (name) => logFile(options, name),
       ...(options.root === undefined ? {} : { root: options.root }),
-      ...(options.nodeFlags === undefined ? {} : { nodeFlags: options.nodeFlags }),
+      nodeFlags: (name) => [...stockTracing, ...(options.nodeFlags?.(name) ?? [])],
     },
   );
   const services = chain.all.map((service) => ({
@@ -212,7 +234,7 @@ async function startYardstickChain(variant: 3 | 4 | 5 | 7, options: ChainOptions
 }
 
 export function startChain(variant: VariantId, options: ChainOptions): Promise<Chain> {
-  return variant === 1 || variant === 2 || variant === 6
+  return variant === 1 || variant === 2 || variant === 6 || variant === 8
     ? startProjectChain(variant, options)
     : startYardstickChain(variant, options);
 }

@@ -20,7 +20,7 @@ export interface BenchOptions {
   usersDurationSeconds: number;
   usersVariants: VariantId[];
   profile: boolean;
-  /** Extra environment for the project's services (variants 1, 2 and 6). */
+  /** Extra environment for the project's services (variants 1, 2, 6 and 8). */
   serviceEnv: Record<string, string>;
   outDir: string | undefined;
 }
@@ -38,15 +38,18 @@ Drives the frontend's /roll?die=fair through variants of the chain:
      OTEL_TRACES_SAMPLER_ARG=0.1)
   7  (only when asked for) variant 5 with variant 4's tracing: what the SDK costs
      on Express
+  8  the project with its own SDK off and variant 4's tracing instead
+     (bench/bare-chain/stock-tracing-in-project.ts): what the stock SDK costs in
+     the project's code, against which (1 - 2) / (8 - 2) is what the project adds
 in three scenarios, roll delay 0 unless said:
   throughput  closed loop (autocannon, in its own process) at each concurrency,
-              the variants interleaved (1 2 3 4 5 6 1 2 ...), each round
+              the variants interleaved (1 2 3 4 5 6 8 1 2 ...), each round
   rate        open loop: requests due at a fixed rate, well below saturation,
               against each variant in turn: the latency a user feels
   users       N simulated users with the default roll delay (0 to 1 s), variant 1
 
   --scenarios LIST      which scenarios, e.g. throughput,rate (default all three)
-  --variants LIST       variants of the throughput and rate scenarios (default 1,2,3,4,5,6)
+  --variants LIST       variants of the throughput and rate scenarios (default 1,2,3,4,5,6,8)
   --duration S          measured seconds per variant and concurrency (default 10;
                         15 with --profile)
   --warmup S            warm-up seconds before each measured run (default 3)
@@ -67,7 +70,7 @@ in three scenarios, roll delay 0 unless said:
                         at each concurrency (default 50) with node --cpu-prof on every
                         service and summarise where the CPU time went
   --env KEY=VALUE       extra environment for the project's services (variants 1,
-                        2 and 6), repeatable: e.g. --env LOG_LEVEL=warn shows what
+                        2, 6 and 8), repeatable: e.g. --env LOG_LEVEL=warn shows what
                         the request logs cost
   --out DIR             where results, logs and profiles go (default bench/out/<time>)
   -h, --help            this help

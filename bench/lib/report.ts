@@ -139,11 +139,13 @@ export interface Ratios {
   framework: number | undefined;
   /** (1 - 2) / (7 - 5): the telemetry ratio against the SDK's cost on Express (variant 7 is run only when asked for). */
   onExpress: number | undefined;
+  /** (1 - 2) / (8 - 2): the project's telemetry over the stock SDK's tracing in the same services (1.0: it adds nothing). */
+  overStockSdk: number | undefined;
 }
 
 /** The two ratios from the CPU per roll of each variant (undefined where one is missing). */
 export function ratios(cpu: (variant: VariantId) => number | undefined): Ratios {
-  const [v1, v2, v3, v4, v5, v7] = ([1, 2, 3, 4, 5, 7] as const).map(cpu);
+  const [v1, v2, v3, v4, v5, v7, v8] = ([1, 2, 3, 4, 5, 7, 8] as const).map(cpu);
   const divide = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || b <= 0 ? undefined : a / b;
   const difference = (a: number | undefined, b: number | undefined) =>
@@ -152,6 +154,7 @@ export function ratios(cpu: (variant: VariantId) => number | undefined): Ratios 
     telemetry: divide(difference(v1, v2), difference(v4, v3)),
     framework: divide(v2, v5),
     onExpress: divide(difference(v1, v2), difference(v7, v5)),
+    overStockSdk: divide(difference(v1, v2), difference(v8, v2)),
   };
 }
 
@@ -173,7 +176,12 @@ export function roundRatios(records: RunRecord[], c: number): Ratios[] {
 /** The median of each ratio over the rounds. */
 export function medianRatios(perRound: Ratios[]): Ratios {
   const pick = (key: keyof Ratios) => medianOf(perRound.map((r) => r[key]));
-  return { telemetry: pick('telemetry'), framework: pick('framework'), onExpress: pick('onExpress') };
+  return {
+    telemetry: pick('telemetry'),
+    framework: pick('framework'),
+    onExpress: pick('onExpress'),
+    overStockSdk: pick('overStockSdk'),
+  };
 }
 
 /** Per concurrency: the ratios, the median of the rounds and each round's, then req/s and p99 ratios. */
@@ -192,6 +200,8 @@ export function ratioTable(aggregates: Aggregate[], records: RunRecord[], concur
       fixed(median.framework, 2),
       list((r) => r.framework),
       fixed(median.onExpress, 2),
+      fixed(median.overStockSdk, 2),
+      list((r) => r.overStockSdk),
       ratio(v1?.rps, v3?.rps),
       ratio(v1?.rps, v2?.rps),
       ratio(v2?.rps, v5?.rps),
@@ -207,6 +217,8 @@ export function ratioTable(aggregates: Aggregate[], records: RunRecord[], concur
       'framework ratio 2/5, median',
       'per round',
       '(1-2)/(7-5), median',
+      '(1-2)/(8-2), median',
+      'per round',
       'req/s 1/3',
       'req/s 1/2',
       'req/s 2/5',
@@ -214,7 +226,7 @@ export function ratioTable(aggregates: Aggregate[], records: RunRecord[], concur
       'p99 1/3',
     ],
     rows,
-    [true, true, false, true, false, true, true, true, true, true, true],
+    [true, true, false, true, false, true, true, false, true, true, true, true, true],
   );
 }
 
