@@ -14,21 +14,15 @@ const BATCH_DELAY_MS = 10;
 const BATCH_MAX_BYTES = 64 * 1024;
 
 /**
- * Gathers the lines logged within BATCH_DELAY_MS and writes them to the file
- * descriptor in one system call. A write costs a system call whatever its size:
- * writing once per line, or even once per turn of the event loop (about one
- * request per turn when a service is not saturated), made logging 16 % of the
- * chain's CPU per roll in bench/. A line waits at most 10 ms, unnoticeable to
- * whoever reads the logs. Lines still waiting are written when the event loop runs
- * out of work and on exit.
- *
- * The write is synchronous, as pino's own destination is by default and as
- * Node.js writes to a pipe or a file on Linux: handing each batch to the thread
- * pool instead cost 11 % of a roll's CPU with the SDK off (bench/RESULTS.md),
- * one thread hand-off per batch. A reader that stops reading (a full pipe) makes
- * the write wait for it, which slows the service down rather than letting
- * unwritten lines pile up in memory; a container runtime that must never hold a
- * service up offers that as its own setting (Docker's `--log-opt mode=non-blocking`).
+ * Gathers the lines logged within BATCH_DELAY_MS and hands them to the file
+ * descriptor as one asynchronous write. A write costs a system call and a
+ * thread-pool round trip whatever its size; writing once per line, or even once
+ * per turn of the event loop (about one request per turn when a service is not
+ * saturated), made logging 16 % of the chain's CPU per roll in bench/. A line
+ * waits at most 10 ms, unnoticeable to whoever reads the logs. SonicBoom does the
+ * writing: it never blocks the event loop, and it queues what arrives while a
+ * write is in flight. Lines still waiting are handed over when the event loop
+ * runs out of work (the write then keeps it alive until it lands) and on exit.
  */
 export class BatchingDestination implements DestinationStream {
   private pending = '';
@@ -42,7 +36,7 @@ export class BatchingDestination implements DestinationStream {
     // The batch timer does not keep the process alive: a process that simply runs
     // out of work would otherwise end with its last lines still waiting.
     process.on('beforeExit', () => this.handOver());
-    this.writer = pino.destination({ dest: fd, sync: true });
+    this.writer = pino.destination({ dest: fd, sync: false });
   }
 
   write(line: string): void {

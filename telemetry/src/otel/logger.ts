@@ -58,8 +58,9 @@ export function createLogger({ service, level, destination }: LoggerOptions): Lo
         level: (label) => LEVEL_FIELDS.get(label) ?? { level: label.toUpperCase() },
       },
     },
-    // Lines batched for up to 10 ms, then written in one system call (see
-    // BatchingDestination). `flushLogs()` drains the batch before exit.
+    // Asynchronous writes, batched every few milliseconds: a slow stdout reader
+    // (a terminal, a container runtime) never blocks the event loop.
+    // `flushLogs()` drains the buffer before exit.
     destination ?? new BatchingDestination(logFileDescriptor()),
   );
 }
