@@ -18,24 +18,9 @@ import { parseArgs } from 'node:util';
 import { OtlpReceiver } from '../test/support/otlp-receiver';
 import { REPO_ROOT, stopAllProcesses as stopAll } from '../test/support/service-process';
 import { type Chain, startChain } from './lib/chains';
+import { environmentAssignments } from './lib/command-line';
 import { measureRun, type RunRecord } from './lib/measure';
-import { cpuPerRoll } from './lib/report';
-
-function environment(assignments: string[]): Record<string, string> {
-  return Object.fromEntries(
-    assignments.map((assignment) => {
-      const eq = assignment.indexOf('=');
-      if (eq < 1) throw new Error(`expected KEY=VALUE, got "${assignment}"`);
-      return [assignment.slice(0, eq), assignment.slice(eq + 1)];
-    }),
-  );
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
+import { cpuPerRoll, median } from './lib/report';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -52,7 +37,7 @@ async function main(): Promise<void> {
       delay: { type: 'string', default: '0' },
     },
   });
-  const settings = { A: environment(values.a), B: environment(values.b) };
+  const settings = { A: environmentAssignments('a', values.a), B: environmentAssignments('b', values.b) };
   const roots = { A: values['a-root'], B: values['b-root'] };
   const rounds = Number(values.rounds);
   const durationSeconds = Number(values.duration);

@@ -146,14 +146,13 @@ async function delayFreeScenarios(context: Context): Promise<{ throughput: RunRe
   try {
     for (const variant of options.variants) {
       log(`starting variant ${variant} (${VARIANT_NAMES[variant]}) with ROLL_DELAY_MAX_MS=0`);
-      const otlpEndpoint = context.otlpEndpoints.get(variant);
       chains.set(
         variant,
         await startChain(variant, {
           rollDelayMaxMs: 0,
           logDir: context.logDir,
           label: `v${variant}`,
-          ...(otlpEndpoint === undefined ? {} : { otlpEndpoint }),
+          ...endpointOption(context, variant),
           env: options.serviceEnv,
         }),
       );
@@ -383,7 +382,7 @@ async function main(): Promise<void> {
     sections.push(
       `## Roll delay 0: throughput and latency (${options.durationSeconds} s measured after ${options.warmupSeconds} s warm-up, each chain first warmed ${options.initialWarmupSeconds} s, ${options.rounds} round(s), interleaved)`,
       '',
-      '### The two ratios, from CPU per roll',
+      '### The ratios, from CPU per roll',
       '',
       ratioTable(aggregates, throughputRecords, options.concurrency),
       '',

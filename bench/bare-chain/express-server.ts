@@ -9,7 +9,7 @@
 import { createServer } from 'node:http';
 import express, { type Response } from 'express';
 import { type Answer, problem, routeOfRole } from './roles';
-import { listen, operationalAnswer } from './serve';
+import { listen, operationalAnswer, splitUrl } from './serve';
 
 const role = process.argv[2];
 const route = routeOfRole(role);
@@ -26,8 +26,7 @@ app.get(['/health', '/__lag'], (req, res) => {
 });
 app.get(route.path, async (req, res) => {
   // Express hands the query over as an object; the role reads URLSearchParams.
-  const mark = req.url.indexOf('?');
-  const query = new URLSearchParams(mark === -1 ? '' : req.url.slice(mark + 1));
+  const { query } = splitUrl(req.url);
   try {
     send(res, await route.answer(query));
   } catch (error) {

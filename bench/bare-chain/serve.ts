@@ -10,6 +10,14 @@ import { type Answer, json } from './roles';
 const loopDelay = monitorEventLoopDelay();
 loopDelay.enable();
 
+/** A request's URL as its path and its query. */
+export function splitUrl(url: string): { pathname: string; query: URLSearchParams } {
+  const mark = url.indexOf('?');
+  return mark === -1
+    ? { pathname: url, query: new URLSearchParams() }
+    : { pathname: url.slice(0, mark), query: new URLSearchParams(url.slice(mark + 1)) };
+}
+
 /** The answer to an operational path, or undefined for any other path. */
 export function operationalAnswer(pathname: string): Answer | undefined {
   if (pathname === '/health') return json(200, { status: 'ok' });

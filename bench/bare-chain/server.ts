@@ -8,7 +8,7 @@
  */
 import { createServer, type ServerResponse } from 'node:http';
 import { type Answer, problem, routeOfRole } from './roles';
-import { listen, operationalAnswer } from './serve';
+import { listen, operationalAnswer, splitUrl } from './serve';
 
 const role = process.argv[2];
 const route = routeOfRole(role);
@@ -19,13 +19,10 @@ function send(res: ServerResponse, { status, body, contentType }: Answer): void 
 }
 
 const server = createServer((req, res) => {
-  const raw = req.url ?? '/';
-  const mark = raw.indexOf('?');
-  const pathname = mark === -1 ? raw : raw.slice(0, mark);
+  const { pathname, query } = splitUrl(req.url ?? '/');
   const operational = operationalAnswer(pathname);
   if (operational !== undefined) return send(res, operational);
   if (pathname !== route.path || req.method !== 'GET') return send(res, problem(404, 'Not found'));
-  const query = new URLSearchParams(mark === -1 ? '' : raw.slice(mark + 1));
   Promise.resolve(route.answer(query)).then(
     (answer) => send(res, answer),
     (error: unknown) => send(res, problem(502, `upstream failed: ${(error as Error).message}`)),

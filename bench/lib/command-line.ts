@@ -7,6 +7,17 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** Repeated `--<option> KEY=VALUE` arguments as an environment. */
+export function environmentAssignments(option: string, assignments: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    assignments.map((assignment) => {
+      const eq = assignment.indexOf('=');
+      if (eq < 1) throw new UsageError(`--${option} takes KEY=VALUE (got "${assignment}")`);
+      return [assignment.slice(0, eq), assignment.slice(eq + 1)];
+    }),
+  );
+}
+
 /**
  * This process's options, parsed by `parse`; undefined when they ask for --help,
  * which prints `usage`. A usage error (ours or node:util's parseArgs's) prints its

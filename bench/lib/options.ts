@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_VARIANTS, VARIANT_IDS, type VariantId } from './chains';
-import { UsageError } from './command-line';
+import { environmentAssignments, UsageError } from './command-line';
 
 export const SCENARIOS = ['throughput', 'rate', 'users'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
@@ -156,13 +156,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     usersDurationSeconds: seconds('users-duration', values['users-duration'], quick ? 8 : 20, true),
     usersVariants: variantList('users-variants', values['users-variants'] ?? '1'),
     profile,
-    serviceEnv: Object.fromEntries(
-      values.env.map((assignment) => {
-        const eq = assignment.indexOf('=');
-        if (eq < 1) throw new UsageError(`--env takes KEY=VALUE (got "${assignment}")`);
-        return [assignment.slice(0, eq), assignment.slice(eq + 1)];
-      }),
-    ),
+    serviceEnv: environmentAssignments('env', values.env),
     outDir: values.out,
   };
 }

@@ -28,7 +28,7 @@ export interface Aggregate {
   }[];
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
@@ -143,7 +143,7 @@ export interface Ratios {
   overStockSdk: number | undefined;
 }
 
-/** The two ratios from the CPU per roll of each variant (undefined where one is missing). */
+/** The ratios from the CPU per roll of each variant (undefined where one is missing). */
 export function ratios(cpu: (variant: VariantId) => number | undefined): Ratios {
   const [v1, v2, v3, v4, v5, v7, v8] = ([1, 2, 3, 4, 5, 7, 8] as const).map(cpu);
   const divide = (a: number | undefined, b: number | undefined) =>
@@ -230,7 +230,7 @@ export function ratioTable(aggregates: Aggregate[], records: RunRecord[], concur
   );
 }
 
-/** CPU per roll of each variant, per concurrency: what the two ratios are made of. */
+/** CPU per roll of each variant, per concurrency: what the ratios are made of. */
 export function cpuTable(aggregates: Aggregate[], concurrency: number[]): string {
   const variants = [...new Set(aggregates.map((a) => a.variant))].sort((a, b) => a - b);
   return markdownTable(
